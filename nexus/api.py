@@ -1,0 +1,71 @@
+"""The JSON API root, /api/v1/.
+
+This module is the composition root of the API: it mounts every app's router,
+so it imports upwards, as urls.py does. Every endpoint requires either a
+session (browser, with CSRF) or a personal API token (Bearer); handlers ask
+`nexus.permissions` and scope reads to `request.organization`.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import SessionAuth as NinjaSessionAuth
+
+import nexus
+from accounts.api import ApiTokenAuth
+from accounts.api import router as accounts_router
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The browser session, with CSRF checked only when there is a session to protect.
+
+    Ninja's session auth checks CSRF before it looks at the user, so a script
+    with a revoked token that POSTs would get "CSRF check Failed" (403) instead
+    of the 401 that says what is wrong.
+    """
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
+api = NinjaAPI(
+    title="Nexus API",
+    version="1",
+    description=(
+        "The Nexus hub's JSON API. Authenticate with a personal token from your profile page "
+        "(`Authorization: Bearer nxs_…`) or a browser session. Every object belongs to the "
+        "caller's organization; an object of another organization is a 404."
+    ),
+    auth=[ApiTokenAuth(), SessionAuth()],
+    urls_namespace="api-v1",
+    openapi_extra={"info": {"x-nexus-version": nexus.__version__}},
+)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Your role may not do that."}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(
+        request, {"detail": "Authentication required: send a valid API token or log in."}, status=401
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid_input(request, exc):
+    return api.create_response(request, {"detail": "Invalid input.", "errors": exc.errors}, status=422)
+
+
+api.add_router("/", accounts_router)

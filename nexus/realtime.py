@@ -1,0 +1,51 @@
+"""Realtime broadcast: the one helper that sends events to sockets.
+
+Events leave only after the surrounding transaction commits, so a browser never
+sees a change the database might still roll back. Services call these; views
+and signals never do. An event is a dict with a `type` naming the consumer
+handler (dots allowed, e.g. "hub.fragment") and values that survive json.dumps.
+"""
+
+import json
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def organization_group(organization_id: int) -> str:
+    return f"org.{organization_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def send_event_now(groups: list[str], event: dict) -> None:
+    """Send `event` to each group immediately. Prefer `send_event_on_commit`."""
+    if "type" not in event:
+        raise ValueError("An event needs a 'type' naming its handler.")
+    json.dumps(event)  # Fail here, loudly, rather than inside the channel layer.
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, event)
+        except Exception:
+            # A broadcast is best effort: clients catch up from the database.
+            logger.exception("Could not broadcast %s to %s", event["type"], group)
+
+
+def send_event_on_commit(groups: list[str], event: dict) -> None:
+    """Queue `event` for `groups`, sent once the current transaction commits."""
+    groups = list(groups)
+    transaction.on_commit(lambda: send_event_now(groups, event))
+
+
+def send_fragment_on_commit(groups: list[str], html: str) -> None:
+    """Push an HTML fragment (rendered once) that htmx swaps in with hx-swap-oob."""
+    send_event_on_commit(groups, {"type": "hub.fragment", "html": html})

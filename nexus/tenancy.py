@@ -1,0 +1,55 @@
+"""The one tenancy mechanism.
+
+The request's organization is the logged-in user's organization (as a Zulip
+realm); nothing in the URL or the request body can choose another. Every read
+goes through `scoped()` or `get_for_org_or_404()`, so an object of another
+organization is a 404 and never a 403 that would confirm it exists.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404
+
+
+class OrganizationMiddleware:
+    """Sets `request.organization` from the authenticated user (None when anonymous)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        request.organization = user.organization if user is not None and user.is_authenticated else None
+        return self.get_response(request)
+
+
+def scoped(queryset: QuerySet | type[models.Model], organization) -> QuerySet:
+    """Restrict a queryset (or a model's default manager) to one organization.
+
+    A missing organization yields an empty queryset rather than every row.
+    """
+    if isinstance(queryset, type) and issubclass(queryset, models.Model):
+        queryset = queryset._default_manager.all()
+    if organization is None:
+        return queryset.none()
+    return queryset.filter(organization=organization)
+
+
+def get_for_org_or_404(queryset: QuerySet | type[models.Model], organization, **lookup):
+    """Fetch one object of `organization` or raise Http404, whoever owns it otherwise."""
+    queryset = scoped(queryset, organization)
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A malformed identifier is as unknown as a missing one.
+        raise Http404("No such object.") from None
+
+
+class TenantModel(models.Model):
+    """Abstract base for every tenant-owned row."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True

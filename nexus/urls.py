@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from nexus import health
+from nexus.api import api
+
+urlpatterns = [
+    path("health/", health.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+]

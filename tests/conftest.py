@@ -1,0 +1,116 @@
+"""Shared fixtures: the personas of STYLE.md and helpers every test may use.
+
+Personas: `alice` (admin), `maria` (manager), `bob` (technician) and `carol`
+(staff) in Acme; `mallory` (admin) in Globex, the outsider.
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from accounts import services
+from nexus.permissions import Role
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config):
+    # Tests never start the background scheduler thread; they call jobs directly.
+    settings.NEXUS_EMBEDDED_SCHEDULER = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run the browser tests last, after pytest-django's own ordering.
+
+    Playwright's sync API keeps an event loop running in the main thread for as
+    long as the session-wide browser lives; an asyncio test after it could not
+    start its own loop.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connections_of_async_tests(django_db_setup):
+    """Close the connections that consumers opened in asgiref's worker thread.
+
+    Async tests run their database work in SyncToAsync's single worker thread;
+    a connection left open there would stop the test database from being dropped.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # The cache may be a shared Redis in CI; allauth's rate limits live there.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def acme(db):
+    return services.create_organization(name="Acme Manufacturing", slug="acme-test", time_zone="Europe/Berlin")
+
+
+@pytest.fixture
+def globex(db):
+    return services.create_organization(name="Globex", slug="globex-test")
+
+
+def _member(organization, username, role):
+    return services.create_member(
+        organization=organization,
+        username=username,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        role=role,
+        first_name=username.capitalize(),
+    )
+
+
+@pytest.fixture
+def alice(acme):
+    return _member(acme, "alice", Role.ADMIN)
+
+
+@pytest.fixture
+def maria(acme):
+    return _member(acme, "maria", Role.MANAGER)
+
+
+@pytest.fixture
+def bob(acme):
+    return _member(acme, "bob", Role.TECHNICIAN)
+
+
+@pytest.fixture
+def carol(acme):
+    return _member(acme, "carol", Role.STAFF)
+
+
+@pytest.fixture
+def mallory(globex):
+    return _member(globex, "mallory", Role.ADMIN)
+
+
+@pytest.fixture
+def client_for():
+    """A logged-in test client for a user: `client_for(alice)`."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
