@@ -5,12 +5,14 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Router, Schema
 from ninja.security import HttpBearer
 from pydantic import EmailStr
 
 from accounts import selectors, services
 from accounts.models import ApiToken
+from nexus.errors import error_text
 from nexus.permissions import Action, Role, actions_for, require
 
 router = Router(tags=["people"])
@@ -27,6 +29,8 @@ class ApiTokenAuth(HttpBearer):
             return None
         request.user = api_token.user
         request.organization = api_token.organization
+        # The middleware saw an anonymous request; times are the organization's wall-clock time.
+        timezone.activate(api_token.organization.tzinfo)
         request.api_token = api_token
         return api_token.user
 
@@ -123,9 +127,7 @@ class Error(Schema):
 
 
 def _error_detail(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
-    return " ".join(error.messages)
+    return error_text(error)
 
 
 @router.get("/me", response=MeOut, summary="The authenticated user, with organization and permissions")

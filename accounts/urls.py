@@ -3,7 +3,6 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.create_token, name="create_token"),
     path("profile/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),

@@ -14,16 +14,6 @@ from nexus.permissions import Action, Role, require
 
 
 @login_required
-def home(request):
-    members = selectors.members_of(organization=request.organization)
-    return render(
-        request,
-        "accounts/home.html",
-        {"member_count": members.count(), "roles": Role, "profile": services.ensure_profile(user=request.user)},
-    )
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
     user = request.user

@@ -16,6 +16,8 @@ from ninja.security import SessionAuth as NinjaSessionAuth
 import nexus
 from accounts.api import ApiTokenAuth
 from accounts.api import router as accounts_router
+from activities.api import router as activities_router
+from projects.api import router as projects_router
 
 
 class SessionAuth(NinjaSessionAuth):
@@ -69,3 +71,5 @@ def invalid_input(request, exc):
 
 
 api.add_router("/", accounts_router)
+api.add_router("/", activities_router)
+api.add_router("/", projects_router)

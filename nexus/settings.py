@@ -7,6 +7,8 @@ embedded mode: SQLite, an in-memory channel layer and cache, celery tasks run
 in the web process, and an in-process scheduler fires the periodic jobs.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -106,6 +108,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory, so the browser tests' server process sees the tests' data;
+    # one per process, so two test runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"nexus-test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -153,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-invitations": {
         "task": "accounts.tasks.purge_expired_invitations",
         "schedule": crontab(minute=17),
+    },
+    "mark-overdue-activities": {
+        "task": "activities.tasks.mark_overdue_activities",
+        "schedule": crontab(minute="*/5"),
     },
 }
 NEXUS_EMBEDDED_SCHEDULER = env_bool("NEXUS_EMBEDDED_SCHEDULER", EMBEDDED)

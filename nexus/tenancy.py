@@ -10,10 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 
 class OrganizationMiddleware:
-    """Sets `request.organization` from the authenticated user (None when anonymous)."""
+    """Sets `request.organization` from the authenticated user (None when anonymous).
+
+    It also activates the organization's time zone, so times are shown and
+    entered in the factory's wall-clock time.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,7 +26,9 @@ class OrganizationMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         request.organization = user.organization if user is not None and user.is_authenticated else None
-        return self.get_response(request)
+        # Always an override, so a zone activated later (API token auth) ends with the request.
+        with timezone.override(request.organization.tzinfo if request.organization else None):
+            return self.get_response(request)
 
 
 def scoped(queryset: QuerySet | type[models.Model], organization) -> QuerySet:

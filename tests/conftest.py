@@ -17,6 +17,8 @@ PASSWORD = "correct-horse-battery"
 def pytest_configure(config):
     # Tests never start the background scheduler thread; they call jobs directly.
     settings.NEXUS_EMBEDDED_SCHEDULER = False
+    # Hashing at production strength costs about half a second a person; tests make hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.hookimpl(trylast=True)
@@ -114,3 +116,18 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def broadcasts(monkeypatch):
+    """Record every event sent to the channel layer as (group, event), instead of sending it."""
+    from channels.layers import get_channel_layer
+
+    sent = []
+    layer = get_channel_layer()
+
+    async def record(group, event):
+        sent.append((group, event))
+
+    monkeypatch.setattr(layer, "group_send", record)
+    return sent

@@ -51,6 +51,7 @@ def test_it_keeps_running_after_a_job_fails(alice, monkeypatch):
 
 
 def test_it_reads_the_same_schedule_as_celery_beat(settings):
+    app.loader.import_default_modules()
     assert "purge-expired-invitations" in settings.CELERY_BEAT_SCHEDULE
     embedded = scheduler.EmbeddedScheduler(settings.CELERY_BEAT_SCHEDULE, app)
     assert {entry["task"] for entry in embedded.entries} == {

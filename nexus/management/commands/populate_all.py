@@ -6,6 +6,9 @@ from accounts.management.commands.populate_users import DEMO_PASSWORD, PEOPLE
 # Each later feature adds its populate_* command here, in dependency order.
 POPULATE_COMMANDS = [
     "populate_users",
+    "populate_tags",
+    "populate_activities",
+    "populate_projects",
 ]
 
 

@@ -1,0 +1,261 @@
+"""Reads of activities and tags, each scoped to the user's organization.
+
+`activities_for()` is the one filtered read behind the list, the board, the home
+page and the API; `ActivityFilters` parses a query string into its filters so a
+URL reproduces a view and bad input is reported, not guessed around.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from activities.models import (
+    OPEN_STATUSES,
+    PRIORITY_RANK,
+    Activity,
+    ActivityComment,
+    ActivityType,
+    Priority,
+    Status,
+    Tag,
+)
+from nexus.tenancy import get_for_org_or_404, scoped
+
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "due": ("end_time", "id"),
+    "-due": ("-end_time", "-id"),
+    "start": ("start_time", "id"),
+    "-start": ("-start_time", "-id"),
+    "priority": ("priority_rank", "end_time", "id"),
+    "title": ("title", "id"),
+    "updated": ("-updated_at", "-id"),
+}
+DEFAULT_SORT = "newest"
+
+
+@dataclass
+class ActivityFilters:
+    """The list's filters. Every field is optional; empty means "any"."""
+
+    q: str = ""
+    type: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    tag: list[int] = field(default_factory=list)
+    assignee: int | None = None
+    project: int | None = None
+    unclaimed: bool = False
+    mine: bool = False
+    open: bool = False
+    due_from: date | None = None
+    due_to: date | None = None
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_query(cls, query) -> "ActivityFilters":
+        """Parse a QueryDict (or dict of lists); raise ValidationError naming each bad parameter."""
+        errors = {}
+
+        def many(name: str) -> list[str]:
+            if hasattr(query, "getlist"):
+                values = query.getlist(name)
+            else:
+                value = query.get(name)
+                values = [] if value is None else [value] if isinstance(value, str | int) else list(value)
+            return [v for v in (str(v).strip() for v in values) if v]
+
+        def one(name: str) -> str:
+            values = many(name)
+            return values[-1] if values else ""
+
+        def choices(name: str, allowed) -> list[str]:
+            values = many(name)
+            bad = [v for v in values if v not in allowed.values]
+            if bad:
+                errors[name] = f"Unknown {name} {', '.join(map(repr, bad))}; choose from {', '.join(allowed.values)}."
+            return values
+
+        def integer(name: str) -> int | None:
+            value = one(name)
+            if not value:
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                errors[name] = f"{name} must be a number, not {value!r}."
+                return None
+
+        def day(name: str) -> date | None:
+            value = one(name)
+            if not value:
+                return None
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                errors[name] = f"{name} must be a date as YYYY-MM-DD, not {value!r}."
+                return None
+
+        def flag(name: str) -> bool:
+            return one(name).lower() in {"1", "true", "on", "yes"}
+
+        tags = []
+        for value in many("tag"):
+            try:
+                tags.append(int(value))
+            except ValueError:
+                errors["tag"] = f"tag must be a tag's number, not {value!r}."
+        sort = one("sort") or DEFAULT_SORT
+        if sort not in SORTS:
+            errors["sort"] = f"Unknown sort {sort!r}; choose from {', '.join(SORTS)}."
+        filters = cls(
+            q=one("q")[:200],
+            type=choices("type", ActivityType),
+            status=choices("status", Status),
+            priority=choices("priority", Priority),
+            tag=tags,
+            assignee=integer("assignee"),
+            project=integer("project"),
+            unclaimed=flag("unclaimed"),
+            mine=flag("mine"),
+            open=flag("open"),
+            due_from=day("due_from"),
+            due_to=day("due_to"),
+            sort=sort,
+        )
+        if filters.due_from and filters.due_to and filters.due_to < filters.due_from:
+            errors["due_to"] = "The end of the date range is before its start."
+        if errors:
+            raise ValidationError(errors)
+        return filters
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def with_priority_rank(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(
+        priority_rank=Case(
+            *[When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()],
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+    )
+
+
+def filtered_activities(*, user: User, filters: ActivityFilters) -> QuerySet[Activity]:
+    """The organization's activities matching `filters`, without ordering or related rows."""
+    queryset = scoped(Activity, user.organization)
+    if filters.q:
+        queryset = queryset.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
+    if filters.type:
+        queryset = queryset.filter(type__in=filters.type)
+    if filters.status:
+        queryset = queryset.filter(status__in=filters.status)
+    if filters.open:
+        queryset = queryset.filter(status__in=OPEN_STATUSES)
+    if filters.priority:
+        queryset = queryset.filter(priority__in=filters.priority)
+    if filters.tag:
+        # Any of the chosen tags; a subquery keeps one row per activity.
+        tagged = Activity.tags.through.objects.filter(tag_id__in=filters.tag).values("activity_id")
+        queryset = queryset.filter(pk__in=tagged)
+    if filters.assignee is not None:
+        queryset = queryset.filter(assigned_to_id=filters.assignee)
+    if filters.unclaimed:
+        queryset = queryset.filter(assigned_to__isnull=True)
+    if filters.mine:
+        queryset = queryset.filter(assigned_to=user)
+    if filters.project is not None:
+        queryset = queryset.filter(projects__id=filters.project)
+    if filters.due_from:
+        queryset = queryset.filter(end_time__gte=_local_midnight(filters.due_from))
+    if filters.due_to:
+        queryset = queryset.filter(end_time__lt=_local_midnight(filters.due_to + timedelta(days=1)))
+    return queryset
+
+
+def with_list_relations(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
+    """What a row shows: people, tags and projects, in a fixed number of queries."""
+    return queryset.select_related("assigned_to", "created_by").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
+        Prefetch("projects", queryset=Activity.projects.rel.related_model.objects.only("id", "name")),
+    )
+
+
+def activities_for(*, user: User, filters: ActivityFilters | None = None) -> QuerySet[Activity]:
+    filters = filters or ActivityFilters()
+    queryset = with_priority_rank(filtered_activities(user=user, filters=filters))
+    return with_list_relations(queryset).order_by(*SORTS[filters.sort])
+
+
+BOARD_COLUMNS = [Status.PLANNED, Status.IN_PROGRESS, Status.OVERDUE, Status.COMPLETED, Status.CANCELLED]
+BOARD_CARDS_PER_COLUMN = 50
+
+
+def board_for(*, user: User, filters: ActivityFilters) -> list[dict]:
+    """Columns by status, each with its count and its first cards in the chosen order.
+
+    A fixed number of queries whatever the number of activities: one count per
+    status in a single aggregate, then one page of cards per column.
+    """
+    base = filtered_activities(user=user, filters=filters)
+    statuses = [s for s in BOARD_COLUMNS if not filters.status or s in filters.status]
+    counts = base.aggregate(**{s.replace("-", "_"): Count("pk", filter=Q(status=s)) for s in statuses})
+    columns = []
+    for status in statuses:
+        cards = with_list_relations(with_priority_rank(base.filter(status=status))).order_by(*SORTS[filters.sort])
+        count = counts[status.replace("-", "_")]
+        columns.append(
+            {
+                "status": status,
+                "label": Status(status).label,
+                "count": count,
+                "cards": list(cards[:BOARD_CARDS_PER_COLUMN]) if count else [],
+                "more": max(count - BOARD_CARDS_PER_COLUMN, 0),
+            }
+        )
+    return columns
+
+
+def get_activity_or_404(*, user: User, pk) -> Activity:
+    return get_for_org_or_404(
+        Activity.objects.select_related("assigned_to", "created_by").prefetch_related("tags", "projects"),
+        user.organization,
+        pk=pk,
+    )
+
+
+def thread_of(*, activity: Activity) -> QuerySet[ActivityComment]:
+    return activity.comments.select_related("author").order_by("created_at", "id")
+
+
+def unclaimed_maintenance_for(*, user: User, limit: int = 20) -> list[Activity]:
+    queryset = scoped(Activity, user.organization).filter(
+        type=ActivityType.MAINTENANCE, assigned_to__isnull=True, status__in=OPEN_STATUSES
+    )
+    return list(with_list_relations(with_priority_rank(queryset)).order_by("priority_rank", "end_time", "id")[:limit])
+
+
+def open_activities_of(*, user: User, limit: int = 20) -> list[Activity]:
+    """The user's open activities, soonest due first."""
+    queryset = scoped(Activity, user.organization).filter(assigned_to=user, status__in=OPEN_STATUSES)
+    return list(with_list_relations(queryset).order_by("end_time", "id")[:limit])
+
+
+def tags_of(*, organization) -> QuerySet[Tag]:
+    return scoped(Tag, organization).annotate(activity_count=Count("activities")).order_by("name")
+
+
+def get_tag_or_404(*, user: User, pk) -> Tag:
+    return get_for_org_or_404(Tag, user.organization, pk=pk)
+
+
+def assignable_people(*, organization) -> QuerySet[User]:
+    return scoped(User, organization).filter(is_active=True).order_by("first_name", "username")
