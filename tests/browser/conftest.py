@@ -61,12 +61,12 @@ def _child_setup():
 
     from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
-    from channels.testing.live import set_database_connection
 
     asyncio.events._set_running_loop(None)
     channel_layers.backends.clear()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    set_database_connection()
+    # No channels.testing.live.set_database_connection(): the parent already points
+    # the settings at the test database, and that helper would prefix "test_" again.
 
 
 @pytest.fixture

@@ -75,6 +75,7 @@ def test_it_shows_a_comment_live_in_the_thread_of_another_viewer(asgi_live_serve
     expect(maria_page.locator(".conn-state")).to_have_attribute("data-state", "open")
     carol_page = logged_in_page(carol, asgi_live_server)
     carol_page.goto(url)
+    expect(carol_page.locator(".conn-state")).to_have_attribute("data-state", "open")
     carol_page.get_by_test_id("comment-form").locator("textarea").fill("Guard latch is loose")
     carol_page.get_by_test_id("comment-form").get_by_role("button", name="Comment").click()
     expect(maria_page.get_by_test_id("thread")).to_contain_text("Guard latch is loose")
