@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -12,7 +11,6 @@ from pydantic import EmailStr
 
 from accounts import selectors, services
 from accounts.models import ApiToken
-from nexus.errors import error_text
 from nexus.permissions import Action, Role, actions_for, require
 
 router = Router(tags=["people"])
@@ -126,10 +124,6 @@ class Error(Schema):
     detail: str
 
 
-def _error_detail(error: ValidationError) -> str:
-    return error_text(error)
-
-
 @router.get("/me", response=MeOut, summary="The authenticated user, with organization and permissions")
 def me(request):
     return selectors.get_member_or_404(organization=request.organization, pk=request.user.pk)
@@ -155,15 +149,12 @@ def update_user(request, user_id: int, payload: UserPatch):
     """Change a member's role or deactivate / reactivate them (admins only)."""
     require(request.user, Action.MANAGE_USERS)
     member = selectors.get_member_or_404(organization=request.organization, pk=user_id)
-    try:
-        # Both changes or neither: a refused deactivation must not leave a role change behind.
-        with transaction.atomic():
-            if payload.role is not None:
-                member = services.change_role(actor=request.user, member=member, role=payload.role)
-            if payload.is_active is not None:
-                member = services.set_member_active(actor=request.user, member=member, is_active=payload.is_active)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    # Both changes or neither: a refused deactivation must not leave a role change behind.
+    with transaction.atomic():
+        if payload.role is not None:
+            member = services.change_role(actor=request.user, member=member, role=payload.role)
+        if payload.is_active is not None:
+            member = services.set_member_active(actor=request.user, member=member, is_active=payload.is_active)
     return selectors.get_member_or_404(organization=request.organization, pk=user_id)
 
 
@@ -176,10 +167,7 @@ def list_invitations(request):
 @router.post("/invitations", response={201: InvitationOut, 400: Error}, tags=["organization"])
 def create_invitation(request, payload: InvitationIn):
     """Invite someone by e-mail with a role; the link is single-use and expires."""
-    try:
-        invitation, _ = services.invite_user(inviter=request.user, email=payload.email, role=payload.role)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    invitation, _ = services.invite_user(inviter=request.user, email=payload.email, role=payload.role)
     return 201, invitation
 
 
@@ -187,10 +175,7 @@ def create_invitation(request, payload: InvitationIn):
 def revoke_invitation(request, invitation_id: int):
     require(request.user, Action.INVITE_USERS)
     invitation = selectors.get_invitation_or_404(organization=request.organization, pk=invitation_id)
-    try:
-        services.revoke_invitation(actor=request.user, invitation=invitation)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    services.revoke_invitation(actor=request.user, invitation=invitation)
     return 204, None
 
 
@@ -202,12 +187,9 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreatedOut, 400: Error}, tags=["tokens"])
 def create_token(request, payload: TokenIn):
     """Create a personal token. The `token` value is shown in this response only."""
-    try:
-        token, raw = services.create_api_token(
-            user=request.user, name=payload.name, expires_in_days=payload.expires_in_days
-        )
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    token, raw = services.create_api_token(
+        user=request.user, name=payload.name, expires_in_days=payload.expires_in_days
+    )
     token.token = raw
     return 201, token
 

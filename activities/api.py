@@ -212,10 +212,6 @@ class ClaimConflict(Error):
 # Helpers
 
 
-def _error_detail(error: ValidationError) -> str:
-    return error_text(error)
-
-
 def _get_activity_for_user(request, activity_id: int) -> Activity:
     return selectors.get_activity_or_404(user=request.user, pk=activity_id)
 
@@ -290,7 +286,7 @@ def list_activities(request, query: Query[ActivityQuery]):
         filters = selectors.ActivityFilters.from_query(request.GET)
     except ValidationError as error:
         reasons = {field: " ".join(messages) for field, messages in error.message_dict.items()}
-        return 400, {"detail": _error_detail(error), "errors": reasons}
+        return 400, {"detail": error_text(error), "errors": reasons}
     # Day filters mean the factory's days, also for token callers the middleware did not localize.
     with timezone.override(request.organization.tzinfo):
         activities = selectors.activities_for(user=request.user, filters=filters)
@@ -313,11 +309,8 @@ def get_activity(request, activity_id: int):
 )
 def create_activity(request, payload: ActivityIn):
     require(request.user, Action.CREATE_ACTIVITY)
-    try:
-        fields = _resolve_changes(request, payload.model_dump())
-        activity = services.create_activity(organization=request.organization, actor=request.user, **fields)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    fields = _resolve_changes(request, payload.model_dump())
+    activity = services.create_activity(organization=request.organization, actor=request.user, **fields)
     return 201, _get_activity_for_user(request, activity.pk)
 
 
@@ -336,11 +329,8 @@ def update_activity(request, activity_id: int, payload: ActivityPatch):
         raise PermissionDenied("Your role may not edit activities.")
     changes = payload.model_dump(exclude_unset=True)
     note = changes.pop("note", "")
-    try:
-        changes = _resolve_changes(request, changes)
-        services.update_activity(actor=request.user, activity=activity, note=note, **changes)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    changes = _resolve_changes(request, changes)
+    services.update_activity(actor=request.user, activity=activity, note=note, **changes)
     return _get_activity_for_user(request, activity_id)
 
 
@@ -359,9 +349,7 @@ def claim_activity(request, activity_id: int):
     try:
         services.claim_activity(activity=activity, user=request.user)
     except services.AlreadyClaimed as conflict:
-        return 409, {"detail": _error_detail(conflict), "claimed_by": conflict.claimed_by}
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+        return 409, {"detail": error_text(conflict), "claimed_by": conflict.claimed_by}
     return _get_activity_for_user(request, activity_id)
 
 
@@ -373,10 +361,7 @@ def claim_activity(request, activity_id: int):
 )
 def change_status(request, activity_id: int, payload: StatusIn):
     activity = _get_activity_for_user(request, activity_id)
-    try:
-        services.change_status(actor=request.user, activity=activity, status=payload.status, notes=payload.notes)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    services.change_status(actor=request.user, activity=activity, status=payload.status, notes=payload.notes)
     return _get_activity_for_user(request, activity_id)
 
 
@@ -388,12 +373,7 @@ def change_status(request, activity_id: int, payload: StatusIn):
 )
 def change_priority(request, activity_id: int, payload: PriorityIn):
     activity = _get_activity_for_user(request, activity_id)
-    try:
-        services.change_priority(
-            actor=request.user, activity=activity, priority=payload.priority, reason=payload.reason
-        )
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    services.change_priority(actor=request.user, activity=activity, priority=payload.priority, reason=payload.reason)
     return _get_activity_for_user(request, activity_id)
 
 
@@ -406,11 +386,8 @@ def change_priority(request, activity_id: int, payload: PriorityIn):
 def assign_activity(request, activity_id: int, payload: AssignIn):
     activity = _get_activity_for_user(request, activity_id)
     require(request.user, Action.ASSIGN_WORK)
-    try:
-        assignee = _resolve_person(request, payload.assigned_to)
-        services.assign_activity(actor=request.user, activity=activity, assignee=assignee, note=payload.note)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    assignee = _resolve_person(request, payload.assigned_to)
+    services.assign_activity(actor=request.user, activity=activity, assignee=assignee, note=payload.note)
     return _get_activity_for_user(request, activity_id)
 
 
@@ -433,10 +410,7 @@ def list_comments(request, activity_id: int):
 )
 def add_comment(request, activity_id: int, payload: CommentIn):
     activity = _get_activity_for_user(request, activity_id)
-    try:
-        comment = services.add_comment(author=request.user, activity=activity, body=payload.body)
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    comment = services.add_comment(author=request.user, activity=activity, body=payload.body)
     return 201, comment
 
 
@@ -462,10 +436,7 @@ def list_tags(request):
     description="Managers and admins only. Names are unique within the organization, ignoring case.",
 )
 def create_tag(request, payload: TagIn):
-    try:
-        tag = services.create_tag(actor=request.user, organization=request.organization, **payload.model_dump())
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    tag = services.create_tag(actor=request.user, organization=request.organization, **payload.model_dump())
     return 201, selectors.tags_of(organization=request.organization).get(pk=tag.pk)
 
 
@@ -478,10 +449,7 @@ def create_tag(request, payload: TagIn):
 )
 def update_tag(request, tag_id: int, payload: TagPatch):
     tag = _get_tag_for_user(request, tag_id)
-    try:
-        services.update_tag(actor=request.user, tag=tag, **payload.model_dump(exclude_unset=True))
-    except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+    services.update_tag(actor=request.user, tag=tag, **payload.model_dump(exclude_unset=True))
     return selectors.tags_of(organization=request.organization).get(pk=tag.pk)
 
 

@@ -22,6 +22,7 @@ from activities import selectors, services
 from activities.forms import ActivityForm, AssignForm, CommentForm, PriorityForm, Project, StatusForm, TagForm
 from activities.models import ActivityType, Priority, Status
 from activities.selectors import SORTS, ActivityFilters
+from nexus.errors import error_text
 from nexus.forms import apply_validation_error
 from nexus.permissions import Action, can, require
 
@@ -196,10 +197,6 @@ def _next_url(request, activity) -> str:
     return reverse("activities:detail", args=[activity.pk])
 
 
-def _reason(error: ValidationError) -> str:
-    return " ".join(error.messages)
-
-
 @login_required
 @require_POST
 def claim(request, pk: int):
@@ -207,9 +204,9 @@ def claim(request, pk: int):
     try:
         activity = services.claim_activity(activity=activity, user=request.user)
     except services.AlreadyClaimed as error:
-        return _refused(request, activity, _reason(error), 409)
+        return _refused(request, activity, error_text(error), 409)
     except ValidationError as error:
-        return _refused(request, activity, _reason(error), 400)
+        return _refused(request, activity, error_text(error), 400)
     return _done(request, activity, f"You claimed “{activity.title}”.")
 
 
@@ -223,7 +220,7 @@ def change_status(request, pk: int):
     try:
         activity = services.change_status(actor=request.user, activity=activity, **form.cleaned_data)
     except ValidationError as error:
-        return _refused(request, activity, _reason(error), 400)
+        return _refused(request, activity, error_text(error), 400)
     return _done(request, activity, f"“{activity.title}” is now {activity.get_status_display()}.")
 
 
@@ -237,7 +234,7 @@ def change_priority(request, pk: int):
     try:
         activity = services.change_priority(actor=request.user, activity=activity, **form.cleaned_data)
     except ValidationError as error:
-        return _refused(request, activity, _reason(error), 400)
+        return _refused(request, activity, error_text(error), 400)
     return _done(request, activity, f"“{activity.title}” now has {activity.get_priority_display()} priority.")
 
 
@@ -256,7 +253,7 @@ def assign(request, pk: int):
             note=form.cleaned_data["note"],
         )
     except ValidationError as error:
-        return _refused(request, activity, _reason(error), 400)
+        return _refused(request, activity, error_text(error), 400)
     who = activity.assigned_to.display_name if activity.assigned_to else "the pool"
     return _done(request, activity, f"“{activity.title}” was given to {who}.")
 
@@ -271,7 +268,7 @@ def comment(request, pk: int):
     try:
         services.add_comment(author=request.user, activity=activity, body=form.cleaned_data["body"])
     except ValidationError as error:
-        return _refused(request, activity, _reason(error), 400)
+        return _refused(request, activity, error_text(error), 400)
     return _done(request, activity, "Your comment was posted.")
 
 

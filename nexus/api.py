@@ -6,7 +6,7 @@ session (browser, with CSRF) or a personal API token (Bearer); handlers ask
 `nexus.permissions` and scope reads to `request.organization`.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -17,6 +17,7 @@ import nexus
 from accounts.api import ApiTokenAuth
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
+from nexus.errors import error_text
 from projects.api import router as projects_router
 
 
@@ -51,6 +52,12 @@ api = NinjaAPI(
 @api.exception_handler(PermissionDenied)
 def permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or "Your role may not do that."}, status=403)
+
+
+@api.exception_handler(ValidationError)
+def refused(request, exc):
+    """A service refused the input: 400 with its reasons; the service changed nothing."""
+    return api.create_response(request, {"detail": error_text(exc)}, status=400)
 
 
 @api.exception_handler(Http404)

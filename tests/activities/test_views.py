@@ -339,3 +339,12 @@ def test_it_shows_my_work_on_the_home_page(client_for, maria, bob, make_activity
 def test_it_shows_no_claimable_pool_to_staff(client_for, carol, make_activity):
     make_activity(title="Pool job")
     assert client_for(carol).get(reverse("home")).context["unclaimed"] is None
+
+
+@pytest.mark.parametrize(("section", "title"), [("my-activities", "Bearing job for Bob"), ("unclaimed", "Pool job")])
+def test_it_refreshes_one_home_section_for_htmx(client_for, bob, make_activity, section, title):
+    make_activity(title="Bearing job for Bob", assigned_to=bob)
+    make_activity(title="Pool job")
+    content = client_for(bob).get(reverse("home"), HTTP_HX_TARGET=section, **HTMX).content.decode()
+    assert "<html" not in content and f'id="{section}"' in content and title in content
+    assert "My projects" not in content
