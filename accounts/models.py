@@ -96,7 +96,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.username
+        return self.name_from(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_from(first_name: str, last_name: str, username: str) -> str:
+        """How a person is shown, from the three columns (for reads that skip building a User)."""
+        return f"{first_name} {last_name}".strip() or username
 
     @property
     def initials(self) -> str:

@@ -224,7 +224,7 @@ def accept_invitation(request, token: str):
         except ValidationError as error:
             apply_validation_error(form, error, default_field="password")
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.ModelBackend")
             messages.success(request, f"Welcome to {user.organization.name}!")
             return redirect("home")
     return render(request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation})

@@ -124,6 +124,9 @@ class Activity(TenantModel):
             # The list's default order and the overdue job's scan, within one organization.
             models.Index(fields=["organization", "-created_at"], name="idx_activity_org_created"),
             models.Index(fields=["organization", "status", "end_time"], name="idx_activity_org_status_end"),
+            # The list's "due" and "start" sorts walk these and stop after a page of matches.
+            models.Index(fields=["organization", "end_time", "id"], name="idx_activity_org_end"),
+            models.Index(fields=["organization", "start_time", "id"], name="idx_activity_org_start"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -122,6 +122,7 @@ def _publish(activity: Activity, entries: Iterable[ActivityComment] = ()) -> Non
 
 def broadcast_activity(activity_id: int, organization_id: int, entry_ids: list[int]) -> None:
     group = [organization_group(organization_id)]
+    entries = []
     if entry_ids:
         entries = ActivityComment.objects.filter(pk__in=entry_ids).select_related("author", "activity__organization")
         entries = list(entries)
@@ -130,7 +131,15 @@ def broadcast_activity(activity_id: int, organization_id: int, entry_ids: list[i
                 html = render_to_string("activities/_thread_oob.html", {"activity_id": activity_id, "entries": entries})
             send_event_now(group, {"type": "hub.fragment", "html": html})
     activity = Activity.objects.filter(pk=activity_id).values("status", "assigned_to_id", "priority").first()
-    payload = {"type": "activity.changed", "id": activity_id, "deleted": activity is None}
+    # A comment changes the thread only; pages leave what shows the activity itself (and the
+    # forms someone may be filling in there) alone unless something else changed.
+    only_comments = bool(entries) and all(entry.kind == Kind.COMMENT for entry in entries)
+    payload = {
+        "type": "activity.changed",
+        "id": activity_id,
+        "deleted": activity is None,
+        "header": not only_comments,
+    }
     if activity is not None:
         payload.update(status=activity["status"], priority=activity["priority"], assigned_to=activity["assigned_to_id"])
     send_event_now(group, {"type": "hub.json", "payload": payload})

@@ -11,7 +11,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,11 +18,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from activities import selectors, services
-from activities.forms import ActivityForm, AssignForm, CommentForm, PriorityForm, Project, StatusForm, TagForm
+from activities.forms import ActivityForm, AssignForm, CommentForm, PriorityForm, StatusForm, TagForm
 from activities.models import ActivityType, Priority, Status
-from activities.selectors import SORTS, ActivityFilters
+from activities.selectors import SORT_LABELS, ActivityFilters
 from nexus.errors import error_text
 from nexus.forms import apply_validation_error
+from nexus.pagination import CappedPaginator
 from nexus.permissions import Action, can, require
 
 PAGE_SIZE = 25
@@ -41,15 +41,12 @@ def _filters_or_errors(request) -> tuple[ActivityFilters, dict]:
 
 
 def _filter_context(request) -> dict:
-    organization = request.organization
     return {
         "types": ActivityType.choices,
         "statuses": Status.choices,
         "priorities": Priority.choices,
-        "sorts": SORTS,
-        "all_tags": selectors.tags_of(organization=organization),
-        "people": selectors.assignable_people(organization=organization),
-        "projects": Project.objects.filter(organization=organization).order_by("name"),
+        "sorts": SORT_LABELS.items(),
+        "choices": selectors.filter_choices(organization=request.organization),
     }
 
 
@@ -57,17 +54,16 @@ def _filter_context(request) -> dict:
 def activity_list(request):
     require(request.user, Action.VIEW_ACTIVITIES)
     filters, errors = _filters_or_errors(request)
-    activities = selectors.activities_for(user=request.user, filters=filters)
-    page = Paginator(activities, PAGE_SIZE).get_page(request.GET.get("page"))
-    template_name = "activities/list.html"
+    activities = selectors.ordered_activities(user=request.user, filters=filters)
+    page = CappedPaginator(activities, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.activity_rows(queryset=page.object_list)
+    context = {"page": page, "filters": filters, "filter_errors": errors, "view": "list"}
     if request.htmx and request.htmx.target == "results":
-        template_name += "#results"
-    return render(
-        request,
-        template_name,
-        {"page": page, "filters": filters, "filter_errors": errors, "view": "list", **_filter_context(request)},
-        status=400 if errors else 200,
-    )
+        template_name = "activities/list.html#results"  # The filter bar stays; it needs no choices.
+    else:
+        template_name = "activities/list.html"
+        context.update(_filter_context(request))
+    return render(request, template_name, context, status=400 if errors else 200)
 
 
 @login_required
@@ -77,15 +73,14 @@ def board(request):
     if filters.sort == selectors.DEFAULT_SORT and "sort" not in request.GET:
         filters.sort = "priority"
     columns = selectors.board_for(user=request.user, filters=filters)
-    template_name = "activities/board.html"
+    context = {"columns": columns, "filters": filters, "filter_errors": errors, "view": "board"}
     if request.htmx and request.htmx.target == "board":
-        template_name += "#board"
-    return render(
-        request,
-        template_name,
-        {"columns": columns, "filters": filters, "filter_errors": errors, "view": "board", **_filter_context(request)},
-        status=400 if errors else 200,
-    )
+        template_name = "activities/board.html#board"
+        context["statuses"] = Status.choices  # The cards' move forms.
+    else:
+        template_name = "activities/board.html"
+        context.update(_filter_context(request))
+    return render(request, template_name, context, status=400 if errors else 200)
 
 
 def _detail_context(request, activity) -> dict:
@@ -171,11 +166,15 @@ def edit(request, pk: int):
     return render(request, "activities/form.html", {"form": form, "activity": activity})
 
 
-def _done(request, activity, message: str):
-    """Answer a successful action: 204 + refresh for htmx, redirect with a flash message otherwise."""
+def _done(request, activity, message: str, *, header: bool = True):
+    """Answer a successful action: 204 + refresh for htmx, redirect with a flash message otherwise.
+
+    `header=False` (a comment) refreshes the thread but not the activity's own details.
+    """
     if request.htmx:
         response = HttpResponse(status=204)
-        response["HX-Trigger"] = json.dumps({"nexus:activity.changed": {"id": activity.pk}, "nexus:toast": message})
+        changed = {"id": activity.pk, "header": header}
+        response["HX-Trigger"] = json.dumps({"nexus:activity.changed": changed, "nexus:toast": message})
         return response
     messages.success(request, message)
     return redirect(_next_url(request, activity))
@@ -184,7 +183,7 @@ def _done(request, activity, message: str):
 def _refused(request, activity, reason: str, status: int):
     if request.htmx:
         response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
-        response["HX-Trigger"] = json.dumps({"nexus:activity.changed": {"id": activity.pk}})
+        response["HX-Trigger"] = json.dumps({"nexus:activity.changed": {"id": activity.pk, "header": True}})
         return response
     messages.error(request, reason)
     return redirect(_next_url(request, activity))
@@ -269,7 +268,7 @@ def comment(request, pk: int):
         services.add_comment(author=request.user, activity=activity, body=form.cleaned_data["body"])
     except ValidationError as error:
         return _refused(request, activity, error_text(error), 400)
-    return _done(request, activity, "Your comment was posted.")
+    return _done(request, activity, "Your comment was posted.", header=False)
 
 
 # Tags

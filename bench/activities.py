@@ -107,9 +107,15 @@ def _populate(count: int) -> tuple[int, str]:
         print(f"\r  activities: {start + size:,}/{count:,}", end="", flush=True)
     if existing < count:
         print()
+        # Fresh planner statistics, as autovacuum would have them on a live system.
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
     session = SessionStore()
     session[SESSION_KEY] = str(manager.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.ModelBackend"
     session[HASH_SESSION_KEY] = manager.get_session_auth_hash()
     session.create()
     return manager.pk, session.session_key

@@ -4,6 +4,8 @@ An entry appears once its app serves the named page, so the bar never links to
 a screen that does not exist yet; `action` hides entries a role cannot use.
 """
 
+import functools
+
 from django.urls import NoReverseMatch, reverse
 
 from nexus.permissions import Action, can
@@ -20,14 +22,21 @@ MAIN_NAVIGATION = [
 ]
 
 
+@functools.cache
+def _path(url_name: str) -> str | None:
+    """The entry's path, or None while its app serves no such page. Paths do not change while a process runs."""
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
 def navigation_for(request) -> list[dict]:
     items = []
     for label, url_name, action in MAIN_NAVIGATION:
         if action is not None and not can(request.user, action):
             continue
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
-        items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+        url = _path(url_name)
+        if url is not None:
+            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return items

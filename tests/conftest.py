@@ -112,7 +112,7 @@ def client_for():
 
     def make(user) -> Client:
         client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.ModelBackend")
         return client
 
     return make

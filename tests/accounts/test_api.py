@@ -358,7 +358,7 @@ def test_it_answers_404_for_someone_elses_token(request, client, token_for, caro
 
 def _csrf_client_for(user) -> Client:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.ModelBackend")
     return client
 
 

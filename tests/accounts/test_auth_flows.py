@@ -139,7 +139,7 @@ def test_it_lets_an_invited_person_join_even_with_sign_up_closed(
     settings.NEXUS_OPEN_SIGNUP = False
     with django_capture_on_commit_callbacks(execute=True):
         client_admin = client.__class__()
-        client_admin.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+        client_admin.force_login(alice, backend="accounts.backends.ModelBackend")
         client_admin.post(reverse("invite"), {"email": "newbie@example.com", "role": Role.TECHNICIAN})
     assert len(mail.outbox) == 1
     link = re.search(r"https?://\S+/invitations/\S+/", mail.outbox[0].body).group(0)

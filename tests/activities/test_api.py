@@ -39,7 +39,7 @@ class Api:
             _, raw = account_services.create_api_token(user=user, name="test")
             self.headers = {"Authorization": f"Bearer {raw}"}
         else:
-            self.client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+            self.client.force_login(user, backend="accounts.backends.ModelBackend")
 
     def get(self, path, params=None):
         return self.client.get(f"{API}{path}", params or {}, headers=self.headers)
@@ -914,7 +914,7 @@ def test_it_answers_401_without_authentication(client, pool_job):
 
 def test_it_rejects_a_session_post_without_a_csrf_token(bob, pool_job):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(bob, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(bob, backend="accounts.backends.ModelBackend")
     assert client.post(f"{API}/activities/{pool_job.pk}/claim").status_code == 403
     pool_job.refresh_from_db()
     assert pool_job.assigned_to is None

@@ -103,6 +103,7 @@ def test_it_records_status_changes_and_notifies_the_assignee(
         "type": "activity.changed",
         "id": activity.pk,
         "deleted": False,
+        "header": True,
         "status": "completed",
         "priority": "medium",
         "assigned_to": bob.pk,
@@ -328,3 +329,13 @@ def test_it_keeps_history_rows_in_the_activity_organization(make_activity, maria
     assert set(ActivityStatus.objects.values_list("organization", flat=True)) == {maria.organization_id}
     assert set(ActivityPriority.objects.values_list("organization", flat=True)) == {maria.organization_id}
     assert set(activity.comments.values_list("organization", flat=True)) == {maria.organization_id}
+
+
+def test_it_tells_pages_a_comment_changed_only_the_thread(
+    maria, make_activity, broadcasts, django_capture_on_commit_callbacks
+):
+    activity = make_activity()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_comment(author=maria, activity=activity, body="Parts ordered")
+    (changed,) = [e["payload"] for _, e in broadcasts if e["type"] == "hub.json"]
+    assert (changed["id"], changed["header"]) == (activity.pk, False)

@@ -348,3 +348,18 @@ def test_it_refreshes_one_home_section_for_htmx(client_for, bob, make_activity, 
     content = client_for(bob).get(reverse("home"), HTTP_HX_TARGET=section, **HTMX).content.decode()
     assert "<html" not in content and f'id="{section}"' in content and title in content
     assert "My projects" not in content
+
+
+def test_it_escapes_what_people_typed_in_the_list_and_filter_bar(client_for, maria, acme, make_activity):
+    from accounts import services as accounts_services
+
+    evil = '<img src=x onerror="alert(1)">'
+    tag = services.create_tag(actor=maria, organization=acme, name=f"{evil}tag", description=evil)
+    eve = accounts_services.create_member(
+        organization=acme, username="eve", email="eve@example.com", password="x-Pass-123456", first_name=evil
+    )
+    activity = make_activity(title=evil, assigned_to=eve, tags=[tag])
+    content = client_for(maria).get(reverse("activities:list")).content.decode()
+    assert evil not in content
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in content
+    assert f'id="activity-row-{activity.pk}"' in content

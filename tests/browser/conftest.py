@@ -103,7 +103,7 @@ def logged_in_page(browser):
 
     def make(user, base_url):
         client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.ModelBackend")
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
         contexts.append(context)

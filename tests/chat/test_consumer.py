@@ -16,7 +16,7 @@ ORIGIN = (b"origin", b"http://localhost")
 
 def _session_cookie(user) -> bytes:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.ModelBackend")
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
