@@ -144,9 +144,16 @@ def select_options(choices, selected, empty_label: str = "") -> str:
     """`<option>`s for (value, label) pairs, marking `selected` (one value or a list of them).
 
     One tag instead of a template loop with an `{% if %}` per option: the filter
-    bar has about a hundred options and is on every list and board page.
+    bar has about a hundred options and is on every list and board page. The
+    same choices and selection give the same HTML, so it is remembered.
     """
-    chosen = {str(value) for value in selected} if isinstance(selected, list | tuple | set) else {str(selected)}
+    values = selected if isinstance(selected, list | tuple | set) else [selected]
+    chosen = frozenset(str(value) for value in values if value is not None)
+    return _options(tuple((value, label) for value, label in choices), chosen, empty_label)
+
+
+@functools.lru_cache(maxsize=512)
+def _options(choices: tuple, chosen: frozenset, empty_label: str) -> SafeString:
     options = [_html('<option value="">{}</option>', empty_label)] if empty_label else []
     options.extend(
         _html('<option value="{}"{}>{}</option>', value, SELECTED if str(value) in chosen else "", label)
