@@ -231,7 +231,7 @@ class ActivityRow:
 
 
 def activity_rows(*, queryset: QuerySet[Activity]) -> list[ActivityRow]:
-    """Rows for a page of `queryset` (already filtered, ordered and sliced), in four queries.
+    """Rows for a page of `queryset` (already filtered, ordered and sliced), in two queries.
 
     A list of 25 activities with 5 tags each built about 200 model instances and
     100 related managers per request; plain tuples do the same job at a fraction
@@ -253,23 +253,29 @@ def activity_rows(*, queryset: QuerySet[Activity]) -> list[ActivityRow]:
     )
     ids = [row[0] for row in rows]
     tag_ids_of: dict[int, list[int]] = {pk: [] for pk in ids}
-    tags: dict[int, Tag] = {}
-    taggings = Activity.tags.through.objects.filter(activity_id__in=ids).values_list(
-        "activity_id", "tag_id", "tag__name", "tag__color", "tag__description"
-    )
-    for activity_id, tag_id, name, color, description in taggings:
-        tag_ids_of[activity_id].append(tag_id)
-        if tag_id not in tags:
-            # One instance per distinct tag, shared by its rows (and its chip rendered once).
-            tags[tag_id] = Tag(pk=tag_id, name=name, color=color, description=description)
     project_names_of: dict[int, list[str]] = {pk: [] for pk in ids}
-    projects_through = Activity.projects.rel.through
-    for activity_id, name in (
-        projects_through.objects.filter(activity_id__in=ids)
-        .order_by("project__name")
-        .values_list("activity_id", "project__name")
-    ):
-        project_names_of[activity_id].append(name)
+    tags: dict[int, Tag] = {}
+    # Tags and projects of the page in one round trip: (kind, activity, id, name, colour, description).
+    taggings = (
+        Activity.tags.through.objects.filter(activity_id__in=ids)
+        .annotate(kind=Value("tag"))
+        .values_list("kind", "activity_id", "tag_id", "tag__name", "tag__color", "tag__description")
+    )
+    memberships = (
+        Activity.projects.rel.through.objects.filter(activity_id__in=ids)
+        .annotate(kind=Value("project"), color=Value(""), description=Value(""))
+        .values_list("kind", "activity_id", "project_id", "project__name", "color", "description")
+    )
+    for kind, activity_id, pk, name, color, description in taggings.union(memberships, all=True):
+        if kind == "project":
+            project_names_of[activity_id].append(name)
+            continue
+        tag_ids_of[activity_id].append(pk)
+        if pk not in tags:
+            # One instance per distinct tag, shared by its rows (and its chip rendered once).
+            tags[pk] = Tag(pk=pk, name=name, color=color, description=description)
+    for names in project_names_of.values():
+        names.sort(key=str.lower)
     result = []
     for pk, title, kind, status, priority, end_time, assignee_id, first, last, username in rows:
         result.append(

@@ -363,3 +363,26 @@ def test_it_escapes_what_people_typed_in_the_list_and_filter_bar(client_for, mar
     assert evil not in content
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in content
     assert f'id="activity-row-{activity.pk}"' in content
+
+
+def test_it_shows_each_rows_tags_and_projects(client_for, maria, safety_tag, make_activity):
+    from projects import services as project_services
+
+    activity = make_activity(title="Guard check", tags=[safety_tag])
+    make_activity(title="Unrelated")
+    project_services.create_project(
+        actor=maria,
+        name="Line 2 retrofit",
+        description="",
+        status="active",
+        start_date=timezone.localdate(),
+        end_date=timezone.localdate(),
+        manager=maria,
+        team_members=[],
+        activities=[activity],
+    )
+    content = client_for(maria).get(reverse("activities:list")).content.decode()
+    row = content[content.index(f'id="activity-row-{activity.pk}"') :].split("</tr>")[0]
+    assert "Line 2 retrofit" in row and ">Safety</span>" in row
+    other = content[content.index("Unrelated") :].split("</tr>")[0]
+    assert "Line 2 retrofit" not in other and "Safety" not in other
