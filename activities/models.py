@@ -74,9 +74,13 @@ class Tag(TenantModel):
 
     @property
     def text_color(self) -> str:
-        """Black or white, whichever reads better on the tag's colour."""
-        red, green, blue = (int(self.color[i : i + 2], 16) for i in (1, 3, 5))
-        return "#111827" if (0.299 * red + 0.587 * green + 0.114 * blue) > 150 else "#ffffff"
+        return text_color_on(self.color)
+
+
+def text_color_on(color: str) -> str:
+    """Black or white, whichever reads better on a "#rrggbb" background."""
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#111827" if (0.299 * red + 0.587 * green + 0.114 * blue) > 150 else "#ffffff"
 
 
 class Activity(TenantModel):
@@ -127,6 +131,8 @@ class Activity(TenantModel):
             # The list's "due" and "start" sorts walk these and stop after a page of matches.
             models.Index(fields=["organization", "end_time", "id"], name="idx_activity_org_end"),
             models.Index(fields=["organization", "start_time", "id"], name="idx_activity_org_start"),
+            # The list's capped count of matches by status and priority, from the index alone.
+            models.Index(fields=["organization", "status", "priority"], name="idx_activity_org_status_prio"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -56,7 +56,7 @@ def activity_list(request):
     filters, errors = _filters_or_errors(request)
     activities = selectors.ordered_activities(user=request.user, filters=filters)
     page = CappedPaginator(activities, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = selectors.activity_rows(queryset=page.object_list)
+    page.object_list = selectors.activity_rows(queryset=page.object_list, organization=request.organization)
     context = {"page": page, "filters": filters, "filter_errors": errors, "view": "list"}
     if request.htmx and request.htmx.target == "results":
         template_name = "activities/list.html#results"  # The filter bar stays; it needs no choices.

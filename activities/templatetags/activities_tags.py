@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeData, SafeString
 
-from activities.models import Priority, Status
+from activities.models import Priority, Status, text_color_on
 
 register = template.Library()
 
@@ -59,15 +59,18 @@ _CHIP = '<span class="chip" style="background:{};color:{}" title="{}">{}</span>'
 
 @register.filter
 def tag_chip(tag) -> str:
-    """One tag as a coloured chip. A filter, not an include: lists render hundreds of these.
+    """One tag (a `Tag` or a `selectors.TagLabel`) as a coloured chip.
 
-    The HTML is kept on the instance, so a tag shared by many rows (the list
-    reads each tag once) is escaped and formatted once per request.
+    A filter, not an include: lists render hundreds of these. Chips are
+    remembered by their values, so a tag shared by many rows is escaped and
+    formatted once.
     """
-    chip = getattr(tag, "_chip_html", None)
-    if chip is None:
-        chip = tag._chip_html = _html(_CHIP, tag.color, tag.text_color, tag.description, tag.name)
-    return chip
+    return _chip(tag.color, tag.description, tag.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _chip(color: str, description: str, name: str) -> SafeString:
+    return _html(_CHIP, color, text_color_on(color), description, name)
 
 
 @register.filter

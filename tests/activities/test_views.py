@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as accounts_services
 from activities import services
 from activities.models import Activity, ActivityComment, ActivityType, Status, Tag
 
@@ -58,12 +59,46 @@ def test_it_runs_a_constant_number_of_queries_whatever_the_rows(client_for, mari
     client = client_for(maria)
     url = reverse(url_name) + "?sort=priority"
     _bulk_activities(maria.organization, maria, 10, tags)
+    client.get(url)  # The first request also fills the organization's cached directory.
     few = _queries(client, url)
     _bulk_activities(maria.organization, maria, 990, tags)
     many = _queries(client, url)
     assert few == many
     # Filters may hide whole board columns, never add queries.
     assert _queries(client, url + f"&tag={tags[0].pk}&open=1&q=Bulk") <= many
+
+
+def _filter_options(client, name: str) -> str:
+    page = client.get(reverse("activities:list")).content.decode()
+    start = page.index(f'<select name="{name}">')
+    return page[start : page.index("</select>", start)]
+
+
+def test_list_rows_and_pickers_follow_changes_to_tags_and_people(client_for, alice, maria, bob, make_activity):
+    """Both come from a cached per-organization directory; every change must show at once."""
+    tag = services.create_tag(actor=maria, organization=maria.organization, name="Hydraulics")
+    make_activity(title="Bleed the press", tags=[tag], assigned_to=bob)
+    client = client_for(maria)
+    assert "Hydraulics" in _filter_options(client, "tag")  # Now cached.
+
+    services.update_tag(actor=maria, tag=tag, name="Pneumatics", color="#16A34A")
+    page = client.get(reverse("activities:list")).content.decode()
+    assert "Pneumatics" in page and "Hydraulics" not in page and "#16A34A" in page
+
+    accounts_services.update_profile(user=bob, first_name="Robert", last_name="Builder")
+    assert "Robert Builder" in client.get(reverse("activities:list")).content.decode()
+    accounts_services.set_member_active(actor=alice, member=bob, is_active=False)
+    assert "Robert Builder" not in _filter_options(client, "assignee")
+
+
+def test_list_rows_name_tags_the_cached_directory_has_not_heard_of(client_for, maria, make_activity):
+    """A per-process cache misses changes made by other processes; rows then reread it."""
+    client = client_for(maria)
+    client.get(reverse("activities:list"))  # Fills the directory.
+    (tag,) = Tag.objects.bulk_create([Tag(organization=maria.organization, name="Lubrication")])  # No signal.
+    activity = make_activity(title="Oil the chain")
+    Activity.tags.through.objects.create(activity=activity, tag=tag)
+    assert "Lubrication" in client.get(reverse("activities:list")).content.decode()
 
 
 def test_it_renders_only_the_results_for_htmx(client_for, maria, make_activity):
