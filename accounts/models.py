@@ -132,12 +132,19 @@ phone_validator = RegexValidator(
 
 
 class UserProfile(models.Model):
+    class ChatNotifications(models.TextChoices):
+        ALL = "all", "Every message in my conversations"
+        MENTIONS = "mentions", "Only direct messages and @mentions"
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     phone = models.CharField(max_length=20, blank=True, validators=[phone_validator])
     department = models.CharField(max_length=100, blank=True)
     position = models.CharField(max_length=100, blank=True)
     avatar = models.ImageField(upload_to=_avatar_path, blank=True)
     avatar_thumbnail = models.ImageField(upload_to=_avatar_thumbnail_path, blank=True)
+    chat_notifications = models.CharField(
+        max_length=10, choices=ChatNotifications.choices, default=ChatNotifications.MENTIONS
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

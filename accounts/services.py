@@ -5,9 +5,7 @@ schedules its side effects on commit. Views, the API and commands call these;
 nothing else saves these models.
 """
 
-import io
 import secrets
-import warnings
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,12 +18,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from accounts.models import ApiToken, Invitation, Organization, User, UserProfile, hash_secret
+from nexus.images import encode, open_image
 from nexus.permissions import Action, Role, require
 
-AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 AVATAR_SIZE = 512
 AVATAR_THUMBNAIL_SIZE = 96
 
@@ -166,51 +164,18 @@ def create_member(
 # Profile and avatar
 
 
-def _open_image(upload) -> Image.Image:
-    """Decode an uploaded image fully, or raise ValidationError saying why not."""
-    if upload.size > settings.NEXUS_AVATAR_MAX_BYTES:
-        limit = settings.NEXUS_AVATAR_MAX_BYTES // 1024
-        raise ValidationError(f"The image is too large: at most {limit} KB.")
-    upload.seek(0)
-    try:
-        with warnings.catch_warnings():
-            # A decompression bomb is rejected, not merely warned about.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(upload)
-            if image.format not in AVATAR_FORMATS:
-                raise ValidationError("Upload a JPEG, PNG, GIF or WebP image.")
-            width, height = image.size
-            if width * height > settings.NEXUS_AVATAR_MAX_PIXELS:
-                raise ValidationError(f"The image has too many pixels ({width} x {height}).")
-            image.load()
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValidationError("The image has too many pixels.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError("The file is not a readable image.") from None
-    return image
-
-
-def _png(image: Image.Image) -> ContentFile:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return ContentFile(buffer.getvalue(), name="avatar.png")
-
-
 def process_avatar(upload) -> tuple[ContentFile, ContentFile]:
     """Validate an upload and return (avatar, thumbnail) as re-encoded PNGs.
 
     Re-encoding drops whatever else the file carried (metadata, scripts in
     polyglot files); only the pixels survive.
     """
-    image = _open_image(upload)
-    image = ImageOps.exif_transpose(image)
+    image = open_image(upload, max_bytes=settings.NEXUS_AVATAR_MAX_BYTES, max_pixels=settings.NEXUS_AVATAR_MAX_PIXELS)
     image = image.convert("RGBA") if image.mode in ("RGBA", "LA", "P") else image.convert("RGB")
     avatar = image.copy()
     avatar.thumbnail((AVATAR_SIZE, AVATAR_SIZE))
     thumbnail = ImageOps.fit(image, (AVATAR_THUMBNAIL_SIZE, AVATAR_THUMBNAIL_SIZE))
-    return _png(avatar), _png(thumbnail)
+    return encode(avatar, name="avatar.png"), encode(thumbnail, name="avatar.png")
 
 
 def _delete_files_on_commit(*files) -> None:

@@ -2,18 +2,10 @@ from django import forms
 
 from activities import selectors
 from activities.models import Activity, Priority, Status, Tag, hex_color_validator
+from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput
 
 # Projects sit above activities; the form reaches them through the reverse relation.
 Project = Activity.projects.rel.related_model
-
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format=DATETIME_FORMAT, **kwargs)
 
 
 class ActivityForm(forms.ModelForm):

@@ -1,26 +1,51 @@
 """The one WebSocket consumer per browser tab, at /ws/.
 
 Authenticated sessions only (the ASGI stack checks the Origin first). On
-connect the socket joins its user's and its organization's groups; services
-send events to those groups with `nexus.realtime`, and each event type has a
-handler method here (channels maps "hub.fragment" to `hub_fragment`).
-Frames from the browser are JSON objects with a "type"; anything else gets an
-error frame back and never closes the socket.
+connect the socket joins its user's and organization's groups and one group
+per conversation the user is in; services send events to those groups, and
+each event type has a handler method here (channels maps "hub.fragment" to
+`hub_fragment`). Frames from the browser are JSON objects with a "type";
+anything else, anything too large and anything too fast gets an error frame
+back and never closes the socket. Database work goes through
+`database_sync_to_async`, into the same services the pages use.
 """
 
 import json
 import logging
+import time
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
+from chat import presence, selectors, services
+from chat.models import Conversation
+from nexus.errors import error_text
+from nexus.notify import unread_count
 from nexus.permissions import Action, can
 from nexus.realtime import organization_group, user_group
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
+TYPING_EVERY_SECONDS = 2.0
 # Close codes in the 4000-4999 range are the application's own.
 CLOSE_UNAUTHENTICATED = 4401
+
+
+class FrameError(Exception):
+    """A frame that cannot be served; its text goes back to the browser."""
+
+
+def _int_field(frame: dict, name: str, *, required: bool = True) -> int | None:
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FrameError(f"'{name}' must be a non-negative integer.")
+    return value
 
 
 class HubConsumer(AsyncWebsocketConsumer):
@@ -30,21 +55,32 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.tokens, self.refilled = float(settings.WS_FRAME_BURST), time.monotonic()
+        self.typing_sent: dict[int, float] = {}
+        self.conversations = set(await database_sync_to_async(selectors.conversation_ids_of)(user_id=user.pk))
         self.groups_joined = [user_group(user.pk), organization_group(user.organization_id)]
+        self.groups_joined += [services.conversation_group(pk) for pk in self.conversations]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "user": user.pk, "organization": user.organization_id})
+        if await database_sync_to_async(presence.connected)(user.pk):
+            await self._broadcast_presence(online=True)
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if hasattr(self, "user") and await database_sync_to_async(presence.disconnected)(self.user.pk):
+            await self._broadcast_presence(online=False)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if not self._take_token():
+            await self.send_error("Too many frames: slow down.")
+            return
         if bytes_data is not None:
             await self.send_error("Binary frames are not accepted; send JSON text.")
             return
-        if len(text_data.encode()) > MAX_FRAME_BYTES:
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
             await self.send_error(f"Frame too large: at most {MAX_FRAME_BYTES} bytes.")
             return
         try:
@@ -59,12 +95,90 @@ class HubConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self.send_error(f"Unknown frame type {frame['type'][:50]!r}.")
             return
-        await handler(frame)
+        try:
+            await handler(frame)
+        except FrameError as error:
+            await self.send_error(str(error), frame)
+        except ValidationError as error:
+            await self.send_error(error_text(error), frame)
+        except (PermissionDenied, Http404) as error:
+            await self.send_error(str(error) or "Not allowed.", frame)
+        except Exception:
+            logger.exception("Frame %s failed", frame.get("type"))
+            await self.send_error("Something went wrong on the server; try again.", frame)
+
+    def _take_token(self) -> bool:
+        """A token bucket per socket: bursts are fine, a flood is not."""
+        now = time.monotonic()
+        self.tokens = min(float(settings.WS_FRAME_BURST), self.tokens + (now - self.refilled) * settings.WS_FRAME_RATE)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def _conversation_id(self, frame: dict) -> int:
+        conversation_id = _int_field(frame, "conversation")
+        if conversation_id not in self.conversations:
+            raise FrameError("No such conversation, or you are not in it.")
+        return conversation_id
 
     # Frames from the browser
 
     async def client_ping(self, frame):
+        await database_sync_to_async(presence.heartbeat)(self.user.pk)
         await self.send_json({"type": "pong", "id": frame.get("id")})
+
+    async def client_chat_send(self, frame):
+        """{"type": "chat.send", "conversation": id, "content": text, "parent": id?, "client_id": any?}"""
+        conversation_id = self._conversation_id(frame)
+        parent_id = _int_field(frame, "parent", required=False)
+        content = frame.get("content")
+        if not isinstance(content, str):
+            raise FrameError("'content' must be text.")
+        message_id = await database_sync_to_async(_send)(self.user, conversation_id, content, parent_id)
+        await self.send_json({"type": "chat.sent", "id": message_id, "client_id": frame.get("client_id")})
+
+    async def client_chat_typing(self, frame):
+        """{"type": "chat.typing", "conversation": id}: at most one broadcast per conversation every 2 s."""
+        conversation_id = self._conversation_id(frame)
+        now = time.monotonic()
+        if now - self.typing_sent.get(conversation_id, 0) < TYPING_EVERY_SECONDS:
+            return
+        self.typing_sent[conversation_id] = now
+        await self.channel_layer.group_send(
+            services.conversation_group(conversation_id),
+            {
+                "type": "chat.typing",
+                "text": json.dumps(
+                    {
+                        "type": "chat.typing",
+                        "conversation": conversation_id,
+                        "user": self.user.pk,
+                        "name": self.user.display_name,
+                    }
+                ),
+                "user": self.user.pk,
+            },
+        )
+
+    async def client_chat_read(self, frame):
+        """{"type": "chat.read", "conversation": id, "up_to": message id?}"""
+        conversation_id = self._conversation_id(frame)
+        up_to = _int_field(frame, "up_to", required=False)
+        await database_sync_to_async(_mark_read)(self.user, conversation_id, up_to)
+
+    async def client_chat_sync(self, frame):
+        """{"type": "chat.sync", "after": message id}: everything missed since, then the counts.
+
+        Messages arrive as the same "chat.message" frames live delivery sends
+        (the page drops any it already shows), oldest first, then a
+        "chat.counts" frame with every unread count and the notification count.
+        """
+        after = _int_field(frame, "after")
+        frames = await database_sync_to_async(_catch_up)(self.user, after, sorted(self.conversations))
+        for text in frames:
+            await self.send(text_data=text)
 
     # Events from services (through the channel layer)
 
@@ -75,10 +189,79 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def hub_json(self, event):
         await self.send_json(event["payload"])
 
+    async def hub_text(self, event):
+        """A JSON frame serialized once by the sender for every socket."""
+        await self.send(text_data=event["text"])
+
+    async def chat_typing(self, event):
+        if event["user"] != self.user.pk:
+            await self.send(text_data=event["text"])
+
+    async def chat_membership(self, event):
+        """The user joined or left a conversation: follow (or stop following) its group."""
+        conversation_id, group = event["conversation"], services.conversation_group(event["conversation"])
+        if event["joined"] and conversation_id not in self.conversations:
+            self.conversations.add(conversation_id)
+            self.groups_joined.append(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+        elif not event["joined"] and conversation_id in self.conversations:
+            self.conversations.discard(conversation_id)
+            self.groups_joined.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.send(text_data=event["text"])
+
     # Helpers
+
+    async def _broadcast_presence(self, *, online: bool):
+        await self.channel_layer.group_send(
+            organization_group(self.user.organization_id),
+            {"type": "hub.text", "text": json.dumps({"type": "presence", "user": self.user.pk, "online": online})},
+        )
 
     async def send_json(self, payload: dict):
         await self.send(text_data=json.dumps(payload))
 
-    async def send_error(self, message: str):
-        await self.send_json({"type": "error", "error": message})
+    async def send_error(self, message: str, frame: dict | None = None):
+        payload = {"type": "error", "error": message}
+        if frame is not None and "client_id" in frame:
+            payload["client_id"] = frame["client_id"]
+        await self.send_json(payload)
+
+
+# Database work, run in a thread by database_sync_to_async.
+
+
+def _conversation(user, conversation_id: int) -> Conversation:
+    return selectors.get_conversation_or_404(user=user, pk=conversation_id)
+
+
+def _send(user, conversation_id: int, content: str, parent_id: int | None) -> int:
+    conversation = _conversation(user, conversation_id)
+    parent = None
+    if parent_id is not None:
+        parent = selectors.get_message_or_404(user=user, pk=parent_id)
+    return services.send_message(sender=user, conversation=conversation, content=content, parent=parent).pk
+
+
+def _mark_read(user, conversation_id: int, up_to: int | None) -> None:
+    services.mark_read(user=user, conversation=_conversation(user, conversation_id), up_to=up_to)
+
+
+def _catch_up(user, after: int, conversation_ids: list[int]) -> list[str]:
+    missed = selectors.messages_after(user=user, after=after, conversation_ids=conversation_ids)
+    tzinfo = user.organization.tzinfo
+    frames = [json.dumps({**services.message_payload(message, tzinfo=tzinfo), "catch_up": True}) for message in missed]
+    counts = selectors.unread_counts_for(user_id=user.pk)
+    frames.append(
+        json.dumps(
+            {
+                "type": "chat.counts",
+                "counts": {str(pk): unread for pk, (unread, _muted) in counts.items()},
+                "total": selectors.total_of(counts),
+                "notifications": unread_count(user.pk),
+                "last": missed[-1].pk if missed else after,
+                "complete": len(missed) < selectors.CATCH_UP_LIMIT,
+            }
+        )
+    )
+    return frames

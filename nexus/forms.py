@@ -1,6 +1,17 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker, in the active (the organization's) time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format=DATETIME_FORMAT, **kwargs)
+
 
 def apply_validation_error(form: forms.Form, error: ValidationError, default_field: str | None = None) -> None:
     """Attach a service's ValidationError to a form: per field where it names one.

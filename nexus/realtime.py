@@ -46,6 +46,12 @@ def send_event_on_commit(groups: list[str], event: dict) -> None:
     transaction.on_commit(lambda: send_event_now(groups, event))
 
 
+def send_json_on_commit(groups: list[str], payload: dict) -> None:
+    """Queue a JSON frame for `groups`, serialized once here rather than once per socket."""
+    text = json.dumps(payload)
+    send_event_on_commit(groups, {"type": "hub.text", "text": text})
+
+
 def send_fragment_on_commit(groups: list[str], html: str) -> None:
     """Push an HTML fragment (rendered once) that htmx swaps in with hx-swap-oob."""
     send_event_on_commit(groups, {"type": "hub.fragment", "html": html})

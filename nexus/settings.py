@@ -236,6 +236,15 @@ NEXUS_AVATAR_MAX_BYTES = env_int("NEXUS_AVATAR_MAX_BYTES", 2 * 1024 * 1024)
 NEXUS_AVATAR_MAX_PIXELS = env_int("NEXUS_AVATAR_MAX_PIXELS", 25_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Chat: upload limits, and how many messages one person may send per window (all tabs and the API).
+CHAT_MAX_UPLOAD_BYTES = env_int("NEXUS_CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+CHAT_MAX_IMAGE_PIXELS = env_int("NEXUS_CHAT_MAX_IMAGE_PIXELS", 40_000_000)
+CHAT_RATE_LIMIT = env_int("NEXUS_CHAT_RATE_LIMIT", 30)
+CHAT_RATE_WINDOW = env_int("NEXUS_CHAT_RATE_WINDOW", 10)
+# WebSocket frames from one browser tab: a burst of this many, refilled at this rate per second.
+WS_FRAME_BURST = env_int("NEXUS_WS_FRAME_BURST", 40)
+WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)
+
 # Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -12,6 +12,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("activities/", include("activities.urls")),
     path("projects/", include("projects.urls")),
+    path("chat/", include("chat.urls")),
     path("", home, name="home"),
     path("", include("accounts.urls")),
 ]
