@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 
 from chat import presence, selectors, services
 from chat.models import Conversation
@@ -64,6 +65,8 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "user": user.pk, "organization": user.organization_id})
+        for html in await database_sync_to_async(_banners)(user):
+            await self.send(text_data=html)
         if await database_sync_to_async(presence.connected)(user.pk):
             await self._broadcast_presence(online=True)
 
@@ -168,6 +171,10 @@ class HubConsumer(AsyncWebsocketConsumer):
         up_to = _int_field(frame, "up_to", required=False)
         await database_sync_to_async(_mark_read)(self.user, conversation_id, up_to)
 
+    async def client_chat_counts(self, frame):
+        """{"type": "chat.counts"}: every unread count (pages other than a conversation ask for these)."""
+        await self.send(text_data=await database_sync_to_async(_counts_frame)(self.user))
+
     async def client_chat_sync(self, frame):
         """{"type": "chat.sync", "after": message id}: everything missed since, then the counts.
 
@@ -197,6 +204,10 @@ class HubConsumer(AsyncWebsocketConsumer):
         if event["user"] != self.user.pk:
             await self.send(text_data=event["text"])
 
+    async def chat_presence(self, event):
+        if event["user"] != self.user.pk:
+            await self.send(text_data=event["text"])
+
     async def chat_membership(self, event):
         """The user joined or left a conversation: follow (or stop following) its group."""
         conversation_id, group = event["conversation"], services.conversation_group(event["conversation"])
@@ -215,7 +226,11 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def _broadcast_presence(self, *, online: bool):
         await self.channel_layer.group_send(
             organization_group(self.user.organization_id),
-            {"type": "hub.text", "text": json.dumps({"type": "presence", "user": self.user.pk, "online": online})},
+            {
+                "type": "chat.presence",
+                "user": self.user.pk,
+                "text": json.dumps({"type": "presence", "user": self.user.pk, "online": online}),
+            },
         )
 
     async def send_json(self, payload: dict):
@@ -251,17 +266,28 @@ def _catch_up(user, after: int, conversation_ids: list[int]) -> list[str]:
     missed = selectors.messages_after(user=user, after=after, conversation_ids=conversation_ids)
     tzinfo = user.organization.tzinfo
     frames = [json.dumps({**services.message_payload(message, tzinfo=tzinfo), "catch_up": True}) for message in missed]
-    counts = selectors.unread_counts_for(user_id=user.pk)
     frames.append(
-        json.dumps(
-            {
-                "type": "chat.counts",
-                "counts": {str(pk): unread for pk, (unread, _muted) in counts.items()},
-                "total": selectors.total_of(counts),
-                "notifications": unread_count(user.pk),
-                "last": missed[-1].pk if missed else after,
-                "complete": len(missed) < selectors.CATCH_UP_LIMIT,
-            }
-        )
+        _counts_frame(user, last=missed[-1].pk if missed else after, complete=len(missed) < selectors.CATCH_UP_LIMIT)
     )
     return frames
+
+
+def _counts_frame(user, **extra) -> str:
+    """Every unread count of the person, the muted conversations and the bell's count: the truth after a gap."""
+    counts = selectors.unread_counts_for(user_id=user.pk)
+    return json.dumps(
+        {
+            "type": "chat.counts",
+            "counts": {str(pk): unread for pk, (unread, _muted) in counts.items()},
+            "muted": [pk for pk, (_unread, muted) in counts.items() if muted],
+            "total": selectors.total_of(counts),
+            "notifications": unread_count(user.pk),
+            **extra,
+        }
+    )
+
+
+def _banners(user) -> list[str]:
+    """The person's current banners as out-of-band fragments (the page drops any it shows already)."""
+    with timezone.override(user.organization.tzinfo):
+        return [services.system_message_fragment(item) for item in selectors.system_messages_for(user=user)[:20]]

@@ -83,7 +83,9 @@ def title_for(conversation: Conversation, user_id: int | None) -> str:
         ]
         return " and ".join(sorted(names)) or "Direct conversation"
     other = User.objects.filter(pk=_direct_other_id(conversation, user_id)).first()
-    return other.display_name if other else "Direct conversation"
+    if other is None:
+        return "Direct conversation"
+    return f"{other.display_name} (you)" if other.pk == user_id else other.display_name
 
 
 # Unread counts: counted from the messages every time, so they always agree with the database.

@@ -108,10 +108,10 @@ def _add_memberships(conversation: Conversation, people: Iterable[User], role=Me
     existing = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
     # Members start with everything before they joined read: history is there to scroll, not to owe.
     last_id = conversation.messages.order_by("-id").values_list("id", flat=True).first()
+    unique = {person.pk: person for person in people if person.pk not in existing}  # A note to oneself is one member.
     added = [
         Membership(conversation=conversation, user=person, role=role, last_read_message_id=last_id)
-        for person in people
-        if person.pk not in existing
+        for person in unique.values()
     ]
     Membership.objects.bulk_create(added)
     user_ids = [membership.user_id for membership in added]
@@ -616,14 +616,14 @@ def mark_read(*, user: User, conversation: Conversation, up_to: int | None = Non
     The mark only moves forward, so a late request from an old tab cannot
     make read messages unread again.
     """
+    if up_to is not None and up_to <= 0:
+        raise ValidationError({"up_to": "Give a message id."})
     membership = _membership(user, conversation)
     newest = conversation.messages.order_by("-id").values_list("id", flat=True).first()
     if up_to is None or (newest is not None and up_to > newest):
         up_to = newest
     if up_to is None:
         return 0
-    if up_to <= 0:
-        raise ValidationError({"up_to": "Give a message id."})
     updated = (
         Membership.objects.filter(pk=membership.pk)
         .exclude(last_read_message_id__gte=up_to)
@@ -643,10 +643,9 @@ def mark_read(*, user: User, conversation: Conversation, up_to: int | None = Non
 # System messages (banners)
 
 
-def _system_message_html(system_message: SystemMessage) -> str:
+def system_message_fragment(system_message: SystemMessage) -> str:
     """The banner as an out-of-band fragment that htmx appends to every page's banner area."""
-    with timezone.override(system_message.organization.tzinfo):
-        banner = render_to_string("chat/_system_message.html", {"system_message": system_message})
+    banner = render_to_string("chat/_system_message.html", {"system_message": system_message})
     return f'<div hx-swap-oob="beforeend:#system-banners">{banner}</div>'
 
 
@@ -701,7 +700,8 @@ def create_system_message(
     )
     if targets:
         system_message.target_users.set(targets)
-    html = _system_message_html(system_message)
+    with timezone.override(organization.tzinfo):
+        html = system_message_fragment(system_message)
     groups = [organization_group(organization.pk)] if is_broadcast else [user_group(person.pk) for person in targets]
     send_event_on_commit(groups, {"type": "hub.fragment", "html": html})
     return system_message

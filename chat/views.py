@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -383,7 +384,11 @@ def system_messages(request):
         else:
             flash.success(request, "The message is up.")
             return redirect("chat:system-messages")
-    context = {"form": form, "system_messages": selectors.system_messages_of(organization=request.organization)[:100]}
+    context = {
+        "form": form,
+        "system_messages": selectors.system_messages_of(organization=request.organization)[:100],
+        "now": timezone.now(),
+    }
     return render(request, "chat/system_messages.html", context, status=400 if form.errors else 200)
 
 

@@ -17,7 +17,9 @@ import nexus
 from accounts.api import ApiTokenAuth
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
+from chat.api import router as chat_router
 from nexus.errors import error_text
+from nexus.notifications_api import router as notifications_router
 from projects.api import router as projects_router
 
 
@@ -80,3 +82,5 @@ def invalid_input(request, exc):
 api.add_router("/", accounts_router)
 api.add_router("/", activities_router)
 api.add_router("/", projects_router)
+api.add_router("/", chat_router)
+api.add_router("/", notifications_router)

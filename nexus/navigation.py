@@ -10,6 +10,9 @@ from django.urls import NoReverseMatch, reverse
 
 from nexus.permissions import Action, can
 
+# The page keeps a live count in an entry's badge: its id here, filled over the socket.
+BADGES = {"chat:index": "chat-unread"}
+
 MAIN_NAVIGATION = [
     ("Activities", "activities:list", None),
     ("Projects", "projects:list", None),
@@ -38,5 +41,7 @@ def navigation_for(request) -> list[dict]:
             continue
         url = _path(url_name)
         if url is not None:
-            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+            items.append(
+                {"label": label, "url": url, "active": request.path.startswith(url), "badge": BADGES.get(url_name)}
+            )
     return items

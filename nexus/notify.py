@@ -52,3 +52,21 @@ def push_unread_counts(user_ids: list[int], text: str = "") -> None:
     for user_id in user_ids:
         payload = {"type": "notification", "unread": unread_count(user_id), "text": text}
         send_event_now([user_group(user_id)], {"type": "hub.json", "payload": payload})
+
+
+def mark_notifications_read(*, user, ids) -> int:
+    """Mark the person's notifications with these ids read; returns their unread count after.
+
+    Ids of someone else's notifications are ignored (never an error that would
+    confirm they exist). Every open tab gets the new count.
+    """
+    ids = [pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool)]
+    Notification.objects.filter(recipient=user, pk__in=ids, unread=True).update(unread=False)
+    transaction.on_commit(lambda: push_unread_counts([user.pk]))
+    return unread_count(user.pk)
+
+
+def mark_all_notifications_read(*, user) -> int:
+    Notification.objects.filter(recipient=user, unread=True).update(unread=False)
+    transaction.on_commit(lambda: push_unread_counts([user.pk]))
+    return unread_count(user.pk)

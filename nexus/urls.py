@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from nexus import health
+from nexus import health, views
 from nexus.api import api
-from nexus.views import home
 
 urlpatterns = [
     path("health/", health.health, name="health"),
@@ -13,6 +12,10 @@ urlpatterns = [
     path("activities/", include("activities.urls")),
     path("projects/", include("projects.urls")),
     path("chat/", include("chat.urls")),
-    path("", home, name="home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.mark_notifications_read, name="notifications-read"),
+    path("notifications/read-all/", views.mark_all_notifications_read, name="notifications-read-all"),
+    path("notifications/preferences/", views.notification_preferences, name="notification-preferences"),
+    path("", views.home, name="home"),
     path("", include("accounts.urls")),
 ]

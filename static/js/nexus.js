@@ -1,6 +1,15 @@
-/* Nexus page glue: connection state, JSON frames from /ws/, toasts, board drag and drop. No framework. */
+/* Nexus page glue: the one socket per tab, toasts, badges, chat, board drag and drop. No framework.
+ *
+ * The socket reconnects by itself after any drop (sleep, network change, server
+ * restart) with backoff, and pings so that a dead connection is noticed. HTML
+ * frames are out-of-band fragments that htmx swaps in; JSON frames become
+ * "nexus:<type>" events on the document that parts of the page listen to.
+ */
 (function () {
   "use strict";
+
+  var body = document.body;
+  var me = Number(body.dataset.user || 0);
 
   function setConnection(state) {
     document.querySelectorAll(".conn-state").forEach(function (el) {
@@ -20,15 +29,16 @@
     setTimeout(function () { el.remove(); }, 6000);
   }
 
-  function setUnread(count) {
-    var badge = document.getElementById("notification-count");
-    if (!badge) return;
-    badge.dataset.count = String(count);
-    badge.lastChild.textContent = String(count);
+  function setBadge(el, count) {
+    if (!el) return;
+    count = Math.max(0, Number(count) || 0);
+    el.dataset.count = String(count);
+    var number = el.querySelector(".badge-count") || el.lastChild;
+    if (number) number.textContent = String(count);
   }
 
-  // Containers marked data-dedupe keep one child per id: a live fragment and a
-  // refresh may both bring the same entry.
+  // Containers marked data-dedupe keep one child per id: a live frame and a
+  // refresh (or a catch-up after reconnecting) may both bring the same entry.
   function dedupe() {
     document.querySelectorAll("[data-dedupe]").forEach(function (container) {
       var seen = {};
@@ -39,32 +49,86 @@
     });
   }
 
-  window.Nexus = { toast: toast };
+  // ---- The socket ----------------------------------------------------------
 
-  var opened = false;
-  document.addEventListener("htmx:wsOpen", function () {
-    setConnection("open");
-    // After a reconnect, parts of the page fetch what they missed.
-    if (opened) document.dispatchEvent(new CustomEvent("nexus:reconnected"));
-    opened = true;
+  var socket = null;
+  var retries = 0;
+  var everOpened = false;
+  var lastFrameAt = 0;
+  var reconnectTimer = null;
+
+  function connect() {
+    if (!body.dataset.socket || (socket && socket.readyState <= 1)) return;
+    clearTimeout(reconnectTimer);
+    setConnection("connecting");
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + body.dataset.socket;
+    var ws = new WebSocket(url);
+    socket = ws;
+    ws.onopen = function () {
+      retries = 0;
+      lastFrameAt = Date.now();
+      setConnection("open");
+      var reconnected = everOpened;
+      everOpened = true;
+      document.dispatchEvent(new CustomEvent("nexus:socket-open", { detail: { reconnected: reconnected } }));
+      // After a reconnect, parts of the page fetch what they missed.
+      if (reconnected) document.dispatchEvent(new CustomEvent("nexus:reconnected"));
+    };
+    ws.onmessage = function (event) {
+      lastFrameAt = Date.now();
+      handleFrame(event.data);
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) return;
+      socket = null;
+      setConnection("closed");
+      if (event.code === 4401) return; // Logged out: a new page load will ask for a login.
+      var delay = Math.min(10000, 500 * Math.pow(2, retries++)) * (0.6 + Math.random() * 0.4);
+      reconnectTimer = setTimeout(connect, delay);
+    };
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === 1) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  // A ping every 25 s keeps presence fresh; silence for 60 s means the connection is dead.
+  setInterval(function () {
+    if (!socket || socket.readyState !== 1) return;
+    if (Date.now() - lastFrameAt > 60000) { socket.close(); return; }
+    send({ type: "ping" });
+  }, 25000);
+  // Back from sleep or a network change: do not wait for the backoff.
+  window.addEventListener("online", function () { retries = 0; connect(); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && (!socket || socket.readyState > 1)) { retries = 0; connect(); }
   });
-  document.addEventListener("htmx:wsClose", function () { setConnection("closed"); });
-  document.addEventListener("htmx:wsError", function () { setConnection("closed"); });
 
-  // HTML frames are swapped by the ws extension; JSON frames are handled here.
-  document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var data = event.detail.message;
-    if (typeof data !== "string" || data.charAt(0) !== "{") return;
+  function handleFrame(data) {
+    if (typeof data !== "string") return;
+    if (data.charAt(0) !== "{") {
+      window.htmx.swap(body, data, { swapStyle: "none" });
+      dedupe();
+      return;
+    }
     var frame;
     try { frame = JSON.parse(data); } catch (e) { return; }
-    event.preventDefault();
     if (frame.type === "notification") {
-      setUnread(frame.unread);
+      setBadge(document.getElementById("notification-count"), frame.unread);
       toast(frame.text);
     }
     if (frame.type === "toast") toast(frame.text);
+    if (frame.type === "error" && frame.error) toast(frame.error);
     document.dispatchEvent(new CustomEvent("nexus:" + frame.type, { detail: frame }));
-  });
+  }
+
+  // `socket()` is for diagnostics and tests (drop the connection and watch the page recover).
+  window.Nexus = { toast: toast, send: send, socket: function () { return socket; } };
+
   document.addEventListener("htmx:oobAfterSwap", dedupe);
   document.addEventListener("htmx:afterSettle", dedupe);
 
@@ -78,8 +142,280 @@
     toast(type.indexOf("text/plain") === 0 ? xhr.responseText : "That did not work (" + xhr.status + ").");
   });
 
-  // Board: drag a card onto a column to change its status. The move form on
-  // each card does the same without dragging (touch screens, no JavaScript).
+  // ---- Banners (system messages) expire in the page too ---------------------
+
+  setInterval(function () {
+    var now = Date.now();
+    document.querySelectorAll("#system-banners [data-expires]").forEach(function (banner) {
+      var expires = Date.parse(banner.dataset.expires);
+      if (expires && expires <= now) banner.remove();
+    });
+  }, 15000);
+
+  // ---- Chat ---------------------------------------------------------------
+
+  var room = document.getElementById("chat-room");
+  var roomId = room ? Number(room.dataset.conversation) : 0;
+  var lastMessageId = room ? Number(room.dataset.lastMessage || 0) : 0;
+  var counts = {};   // conversation id -> unread
+  var muted = {};    // conversation id -> true
+
+  function renderCounts() {
+    var total = 0;
+    Object.keys(counts).forEach(function (id) {
+      if (!muted[id]) total += counts[id];
+      document.querySelectorAll('.conv-link[data-conversation="' + id + '"] .conv-unread').forEach(function (el) {
+        setBadge(el, counts[id]);
+      });
+    });
+    setBadge(document.getElementById("chat-unread"), total);
+  }
+
+  function readSidebar() {
+    document.querySelectorAll(".conv-link[data-conversation]").forEach(function (link) {
+      var id = link.dataset.conversation;
+      var badge = link.querySelector(".conv-unread");
+      if (badge) counts[id] = Number(badge.dataset.count || 0);
+      if (link.dataset.muted === "1") muted[id] = true; else delete muted[id];
+    });
+  }
+
+  document.addEventListener("nexus:socket-open", function () {
+    if (room) send({ type: "chat.sync", after: lastMessageId });
+    else send({ type: "chat.counts" });
+  });
+
+  document.addEventListener("nexus:chat.counts", function (event) {
+    var frame = event.detail;
+    counts = {};
+    Object.keys(frame.counts || {}).forEach(function (id) { counts[id] = frame.counts[id]; });
+    muted = {};
+    (frame.muted || []).forEach(function (id) { muted[String(id)] = true; });
+    if (typeof frame.notifications === "number") setBadge(document.getElementById("notification-count"), frame.notifications);
+    renderCounts();
+    if (room) markReadSoon();
+  });
+
+  document.addEventListener("nexus:chat.unread", function (event) {
+    counts[String(event.detail.conversation)] = event.detail.unread;
+    renderCounts();
+  });
+
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function insertInOrder(container, element) {
+    var id = Number(element.dataset.id);
+    var existing = document.getElementById(element.id);
+    if (existing && container.contains(existing)) { existing.replaceWith(element); return; }
+    var children = container.querySelectorAll(":scope > .msg");
+    for (var i = children.length - 1; i >= 0; i--) {
+      if (Number(children[i].dataset.id) < id) { children[i].after(element); return; }
+    }
+    var older = container.querySelector(":scope > .load-older");
+    if (older) older.after(element); else container.prepend(element);
+  }
+
+  function nearBottom(scroller) {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  }
+
+  function scrollToBottom() {
+    var scroller = document.getElementById("room-body");
+    if (scroller) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  document.addEventListener("nexus:chat.message", function (event) {
+    var frame = event.detail;
+    lastMessageId = Math.max(lastMessageId, frame.id);
+    var key = String(frame.conversation);
+    if (frame.conversation !== roomId || !room) {
+      // Catch-up frames are followed by authoritative counts; only live ones are counted here.
+      if (!frame.catch_up && frame.sender !== me) {
+        counts[key] = (counts[key] || 0) + 1;
+        renderCounts();
+      }
+      return;
+    }
+    var element = fragment(frame.html);
+    if (!element) return;
+    var scroller = document.getElementById("room-body");
+    var wasAtBottom = scroller && nearBottom(scroller);
+    if (frame.parent) {
+      var summary = document.getElementById("thread-summary-" + frame.parent);
+      if (summary && frame.parent_summary) summary.outerHTML = frame.parent_summary;
+      var thread = document.getElementById("thread");
+      if (thread && Number(thread.dataset.root) === frame.parent) {
+        insertInOrder(document.getElementById("thread-replies"), element);
+      }
+    } else {
+      var list = document.getElementById("message-list");
+      var empty = list.querySelector(".empty-room");
+      if (empty) empty.remove();
+      insertInOrder(list, element);
+    }
+    window.htmx.process(element);
+    if (frame.sender === me || wasAtBottom) scrollToBottom();
+    if (frame.sender !== me) {
+      if (!frame.catch_up) { counts[key] = (counts[key] || 0) + 1; }
+      markReadSoon();
+    }
+  });
+
+  document.addEventListener("nexus:chat.changed", function (event) {
+    var frame = event.detail;
+    var existing = document.getElementById("message-" + frame.id);
+    if (!existing) return;
+    var element = fragment(frame.html);
+    // The thread summary is the live one already on the page.
+    var summary = existing.querySelector(".thread-summary");
+    var newSummary = element.querySelector(".thread-summary");
+    if (summary && newSummary) newSummary.replaceWith(summary);
+    existing.replaceWith(element);
+    window.htmx.process(element);
+  });
+
+  document.addEventListener("nexus:chat.reactions", function (event) {
+    var existing = document.getElementById("reactions-" + event.detail.id);
+    if (!existing) return;
+    var element = fragment(event.detail.html);
+    existing.replaceWith(element);
+    window.htmx.process(element);
+  });
+
+  // "Seen" under my last message that the other person of a direct conversation has read.
+  function showSeen(upTo) {
+    var list = document.getElementById("message-list");
+    if (!list || !upTo) return;
+    list.dataset.seenUpTo = String(upTo);
+    document.querySelectorAll(".seen-marker").forEach(function (el) { el.remove(); });
+    var mine = list.querySelectorAll(':scope > .msg[data-sender="' + me + '"]');
+    for (var i = mine.length - 1; i >= 0; i--) {
+      if (Number(mine[i].dataset.id) <= upTo) {
+        var marker = document.createElement("div");
+        marker.className = "seen-marker muted small";
+        marker.dataset.testid = "seen";
+        marker.textContent = "Seen";
+        mine[i].after(marker);
+        return;
+      }
+    }
+  }
+
+  document.addEventListener("nexus:chat.read", function (event) {
+    var frame = event.detail;
+    if (frame.conversation === roomId && frame.user !== me) showSeen(frame.up_to);
+  });
+
+  var typingTimer = null;
+  document.addEventListener("nexus:chat.typing", function (event) {
+    var frame = event.detail;
+    var box = document.getElementById("typing");
+    if (!box || frame.conversation !== roomId || frame.user === me) return;
+    box.textContent = frame.name + " is typing…";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { box.textContent = ""; }, 4000);
+  });
+  document.addEventListener("nexus:chat.message", function (event) {
+    // A message ends its sender's typing.
+    var box = document.getElementById("typing");
+    if (box && event.detail.conversation === roomId && event.detail.sender !== me) box.textContent = "";
+  });
+
+  document.addEventListener("nexus:presence", function (event) {
+    document.querySelectorAll('[data-presence-user="' + event.detail.user + '"]').forEach(function (dot) {
+      dot.classList.toggle("online", !!event.detail.online);
+      dot.title = event.detail.online ? "Online" : "Away";
+    });
+  });
+
+  document.addEventListener("nexus:chat.joined", function (event) {
+    counts[String(event.detail.conversation)] = counts[String(event.detail.conversation)] || 0;
+  });
+
+  // Reading: what is on screen in a visible tab counts as read.
+  var readTimer = null;
+  function markReadSoon() {
+    if (!room || room.dataset.member !== "1") return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      if (document.visibilityState !== "visible") return;
+      var scroller = document.getElementById("room-body");
+      if (scroller && !nearBottom(scroller)) return;
+      var upTo = lastMessageId;
+      if (!upTo) return;
+      if (!send({ type: "chat.read", conversation: roomId, up_to: upTo })) {
+        window.htmx.ajax("POST", room.dataset.readUrl, { values: { up_to: upTo }, swap: "none" });
+      }
+      counts[String(roomId)] = 0;
+      renderCounts();
+    }, 400);
+  }
+
+  if (room) {
+    readSidebar();
+    renderCounts();
+    scrollToBottom();
+    showSeen(Number(document.getElementById("message-list").dataset.seenUpTo || 0));
+    document.addEventListener("visibilitychange", markReadSoon);
+    var scroller = document.getElementById("room-body");
+    if (scroller) scroller.addEventListener("scroll", function () { if (nearBottom(scroller)) markReadSoon(); });
+    // A refreshed sidebar brings its own counts and mute flags.
+    document.addEventListener("htmx:afterSettle", function (event) {
+      if (event.target && event.target.id === "chat-sidebar") { readSidebar(); renderCounts(); }
+    });
+  }
+
+  // Composer: Enter sends, Shift+Enter is a new line; typing is announced at most every 2 s.
+  var typingSentAt = 0;
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (!area.matches || !area.matches(".composer textarea, .edit-form textarea")) return;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      area.form.requestSubmit();
+    }
+  });
+  document.addEventListener("input", function (event) {
+    if (!room || !event.target.matches || !event.target.matches(".composer textarea")) return;
+    var now = Date.now();
+    if (now - typingSentAt > 2000 && event.target.value) {
+      typingSentAt = now;
+      send({ type: "chat.typing", conversation: roomId });
+    }
+  });
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches(".composer input[type=file]")) return;
+    var name = event.target.form.querySelector(".file-name");
+    if (name) name.textContent = event.target.files.length ? event.target.files[0].name : "";
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !event.detail.successful) return;
+    if (form.matches(".composer")) {
+      form.reset();
+      var name = form.querySelector(".file-name");
+      if (name) name.textContent = "";
+      typingSentAt = 0;
+    }
+    if (form.matches(".edit-form")) {
+      // The edited message comes back over the socket; the form's place is taken by it.
+      var message = form.closest(".msg");
+      if (message) form.remove();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-cancel-edit]");
+    if (!cancel) return;
+    event.preventDefault();
+    window.location.reload();
+  });
+
+  // ---- Board: drag a card onto a column to change its status ------------------
+  // The move form on each card does the same without dragging (touch screens, no JavaScript).
   var dragged = null;
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest && event.target.closest("[data-move-url]");
@@ -112,4 +448,6 @@
     });
   });
   document.addEventListener("dragend", function () { dragged = null; });
+
+  connect();
 })();
