@@ -137,3 +137,57 @@ def test_markup_in_every_field_renders_as_text(client_for, maria, bob, crew, fie
         page = client_for(maria).get(reverse("chat:conversation", args=[group.pk])).content.decode()
     assert "<script>alert(2)" not in page and "<img src=x" not in page and 'href="javascript:' not in page
     assert "&lt;script&gt;" in page
+
+
+def test_managers_put_up_banners_and_staff_may_not(client_for, maria, carol, bob):
+    url = reverse("chat:system-messages")
+    assert client_for(carol).get(url).status_code == 403
+    client = client_for(maria)
+    assert client.post(url, {"title": "", "message_type": "info", "is_broadcast": "on"}).status_code == 400
+    assert client.post(url, {"title": "Nobody", "message_type": "info"}).status_code == 400
+    response = client.post(url, {"title": "Canteen closed", "message_type": "warning", "is_broadcast": "on"})
+    assert response.status_code == 302
+    banner = selectors.system_messages_for(user=carol).get()
+    page = client_for(carol).get(reverse("chat:banners")).content.decode()
+    assert "Canteen closed" in page
+    assert client_for(carol).post(reverse("chat:dismiss-system-message", args=[banner.pk]), **HTMX).status_code == 204
+    assert "Canteen closed" not in client_for(carol).get(reverse("chat:banners")).content.decode()
+    assert client_for(carol).post(reverse("chat:expire-system-message", args=[banner.pk])).status_code == 302
+    assert selectors.system_messages_for(user=bob).exists()  # Staff cannot take it down.
+    client.post(reverse("chat:expire-system-message", args=[banner.pk]))
+    assert not selectors.system_messages_for(user=bob).exists()
+
+
+def test_another_organizations_banner_is_a_404(client_for, maria, mallory):
+    banner = services.create_system_message(
+        actor=maria, organization=maria.organization, title="Internal", is_broadcast=True
+    )
+    assert client_for(mallory).post(reverse("chat:dismiss-system-message", args=[banner.pk])).status_code == 404
+
+
+def test_the_notifications_page_marks_read_and_keeps_the_preference(client_for, maria, bob, crew):
+    services.send_message(sender=maria, conversation=crew, content="@bob first")
+    services.send_message(sender=maria, conversation=crew, content="@bob second")
+    client = client_for(bob)
+    page = client.get(reverse("notifications")).content.decode()
+    assert page.count('data-testid="notification"') == 2 and "Unread (2)" in page
+    first = bob.notifications.order_by("id").first()
+    client.post(reverse("notifications-read"), {"ids": [first.pk]})
+    assert bob.notifications.unread().count() == 1
+    assert client.post(reverse("notifications-read"), {"ids": ["x", "999999"]}).status_code == 302
+    client.post(reverse("notifications-read-all"))
+    assert bob.notifications.unread().count() == 0
+    client.post(reverse("notification-preferences"), {"chat_notifications": "all"})
+    bob.profile.refresh_from_db()
+    assert bob.profile.chat_notifications == "all"
+    client.post(reverse("notification-preferences"), {"chat_notifications": "loud"})
+    bob.profile.refresh_from_db()
+    assert bob.profile.chat_notifications == "all"
+
+
+def test_nobody_marks_someone_elses_notifications_read(client_for, maria, bob, carol, crew):
+    services.send_message(sender=maria, conversation=crew, content="@bob look")
+    notification = bob.notifications.get()
+    client_for(carol).post(reverse("notifications-read"), {"ids": [notification.pk]})
+    notification.refresh_from_db()
+    assert notification.unread
