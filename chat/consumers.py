@@ -22,7 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from chat import presence, selectors, services
-from chat.models import Conversation
+from chat.models import Conversation, Membership
 from nexus.errors import error_text
 from nexus.notify import unread_count
 from nexus.permissions import Action, can
@@ -251,7 +251,16 @@ def _conversation(user, conversation_id: int) -> Conversation:
 
 
 def _send(user, conversation_id: int, content: str, parent_id: int | None) -> int:
-    conversation = _conversation(user, conversation_id)
+    # The membership and its conversation in one query; the service then need not look the membership up again.
+    membership = (
+        Membership.objects.select_related("conversation")
+        .filter(user=user, conversation_id=conversation_id, conversation__organization_id=user.organization_id)
+        .first()
+    )
+    if membership is None:
+        raise FrameError("No such conversation, or you are not in it.")
+    conversation = membership.conversation
+    conversation.checked_memberships = {user.pk: membership}
     parent = None
     if parent_id is not None:
         parent = selectors.get_message_or_404(user=user, pk=parent_id)

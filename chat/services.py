@@ -31,6 +31,7 @@ from nexus.images import encode, open_image
 from nexus.notify import notify
 from nexus.permissions import Action, Role, can, require
 from nexus.realtime import organization_group, send_event_on_commit, send_json_on_commit, user_group
+from nexus.reversing import url_for
 
 Kind = Conversation.Kind
 MAX_MESSAGE_LENGTH = 10_000
@@ -60,7 +61,9 @@ def _membership(user: User, conversation: Conversation) -> Membership:
     """The user's membership, or PermissionDenied (callers found the conversation through a selector)."""
     if conversation.organization_id != user.organization_id:
         raise PermissionDenied("That conversation is not of your organization.")
-    membership = Membership.objects.filter(conversation=conversation, user=user).first()
+    membership = getattr(conversation, "checked_memberships", {}).get(user.pk)
+    if membership is None:
+        membership = Membership.objects.filter(conversation=conversation, user=user).first()
     if membership is None:
         raise PermissionDenied("Join the conversation first.")
     return membership
@@ -338,41 +341,42 @@ def _attach(message: Message, upload) -> None:
 
 
 def _notify_recipients(message: Message, mentioned: list[int]) -> None:
-    """Bell notifications: @mentions always; direct messages and, for those who chose it, every message."""
+    """Bell notifications: @mentions always; direct messages and, for those who chose it, every message.
+
+    One query for the usual message that notifies nobody (a group or channel
+    where everyone kept the default), two when someone is to be told.
+    """
     conversation = message.conversation
-    memberships = list(
-        Membership.objects.filter(conversation=conversation)
-        .exclude(user_id=message.sender_id)
-        .select_related("user__profile")
-        .only("muted", "user__id", "user__is_active", "user__organization_id", "user__profile__chat_notifications")
-    )
-    mention_set = set(mentioned)
-    mentioned_people, others = [], []
-    for membership in memberships:
-        person = membership.user
-        if person.pk in mention_set:
-            mentioned_people.append(person)
-            continue
-        if membership.muted:
-            continue
-        profile = getattr(person, "profile", None)
-        level = profile.chat_notifications if profile is not None else UserProfile.ChatNotifications.MENTIONS
-        if conversation.is_direct or level == UserProfile.ChatNotifications.ALL:
-            others.append(person)
+    listeners = Membership.objects.filter(conversation=conversation, muted=False).exclude(user_id=message.sender_id)
+    if not conversation.is_direct:
+        listeners = listeners.filter(user__profile__chat_notifications=UserProfile.ChatNotifications.ALL)
+    mention_ids = [pk for pk in mentioned if pk != message.sender_id]
+    listener_ids = [pk for pk in listeners.values_list("user_id", flat=True) if pk not in mention_ids]
+    if mention_ids:
+        # Only people who can read the conversation: its members.
+        members = set(
+            Membership.objects.filter(conversation=conversation, user_id__in=mention_ids).values_list(
+                "user_id", flat=True
+            )
+        )
+        mention_ids = [pk for pk in mention_ids if pk in members]
+    if not mention_ids and not listener_ids:
+        return
+    people = User.objects.in_bulk(mention_ids + listener_ids)
     excerpt = (message.content or message.attachment_name)[:140]
     sender = message.sender.display_name if message.sender else "Nexus"
     where = "a direct message" if conversation.is_direct else selectors.title_for(conversation, None)
-    if mentioned_people:
+    if mention_ids:
         notify(
-            recipients=mentioned_people,
+            recipients=[people[pk] for pk in mention_ids if pk in people],
             verb="mentioned you",
             actor=message.sender,
             target=message,
             description=f"{sender} mentioned you in {where}: {excerpt}",
         )
-    if others:
+    if listener_ids:
         notify(
-            recipients=others,
+            recipients=[people[pk] for pk in listener_ids if pk in people],
             verb="sent a message",
             actor=message.sender,
             target=message,
@@ -380,8 +384,12 @@ def _notify_recipients(message: Message, mentioned: list[int]) -> None:
         )
 
 
-def _org_tzinfo(organization_id: int):
-    return Organization.objects.only("time_zone").get(pk=organization_id).tzinfo
+def _tzinfo_of(message: Message):
+    """The organization's time zone, from the sender's loaded organization when there is one (no query)."""
+    sender = message.sender if message.sender_id else None
+    if sender is not None and "organization" in sender._state.fields_cache:
+        return sender.organization.tzinfo
+    return Organization.objects.only("time_zone").get(pk=message.organization_id).tzinfo
 
 
 def message_payload(message: Message, event: str = "chat.message", *, tzinfo=None) -> dict:
@@ -397,10 +405,13 @@ def message_payload(message: Message, event: str = "chat.message", *, tzinfo=Non
         "parent": message.parent_id,
         "sender": message.sender_id,
     }
-    with timezone.override(tzinfo or _org_tzinfo(message.organization_id)):
+    with timezone.override(tzinfo or _tzinfo_of(message)):
         payload["html"] = render_to_string("chat/_message.html", {"message": message, "live": True})
         if message.parent_id and event == "chat.message":
-            payload["parent_summary"] = render_to_string("chat/_thread_summary.html", {"message": message.parent})
+            payload["parent_summary"] = render_to_string(
+                "chat/_thread_summary.html",
+                {"message": message.parent, "thread_url": url_for("chat:thread", message.parent_id)},
+            )
     return payload
 
 
@@ -423,14 +434,8 @@ def send_message(
     _membership(sender, conversation)
     _check_open(conversation)
     content = _clean_content(content, required=upload is None)
+    parent = _check_parent(conversation, parent)
     _check_rate(sender)
-    if parent is not None:
-        if parent.conversation_id != conversation.pk:
-            raise ValidationError({"parent": "Reply to a message of this conversation."})
-        if parent.parent_id is not None:
-            parent = parent.parent  # Threads are one level deep.
-        if parent.is_deleted:
-            raise ValidationError({"parent": "That message was deleted."})
     html, mentioned = _render(conversation.organization_id, content)
     message = Message(
         organization_id=conversation.organization_id,
@@ -450,8 +455,22 @@ def send_message(
     return message
 
 
+def _check_parent(conversation: Conversation, parent: Message | None) -> Message | None:
+    """The top-level message a reply goes under (threads are one level deep), or why it cannot."""
+    if parent is None:
+        return None
+    if parent.conversation_id != conversation.pk:
+        raise ValidationError({"parent": "Reply to a message of this conversation."})
+    if parent.parent_id is not None:
+        parent = parent.parent
+    if parent.is_deleted:
+        raise ValidationError({"parent": "That message was deleted."})
+    return parent
+
+
 def _after_post(message: Message) -> None:
     now = message.created_at
+    message.known_reactions = []  # A new message has none; rendering it need not ask.
     Conversation.objects.filter(pk=message.conversation_id).update(last_message_at=now)
     if message.parent_id:
         Message.objects.filter(pk=message.parent_id).update(reply_count=F("reply_count") + 1, last_reply_at=now)
@@ -468,6 +487,7 @@ def _after_post(message: Message) -> None:
 def post_system_message(*, conversation: Conversation, content: str, parent: Message | None = None) -> Message:
     """A message from the system (sender None) into a conversation: how higher apps speak in channels."""
     content = _clean_content(content, required=True)
+    parent = _check_parent(conversation, parent)
     html, mentioned = _render(conversation.organization_id, content)
     message = Message.objects.create(
         organization_id=conversation.organization_id,
@@ -579,7 +599,12 @@ def toggle_reaction(*, user: User, message: Message, emoji: str) -> bool:
         except IntegrityError:  # A double click raced itself; the reaction is there.
             pass
     html = render_to_string(
-        "chat/_reactions.html", {"message": message, "reactions": selectors.reaction_summary(message=message)}
+        "chat/_reactions.html",
+        {
+            "message": message,
+            "reactions": selectors.reaction_summary(message=message),
+            "react_url": url_for("chat:react", message.pk),
+        },
     )
     send_json_on_commit(
         [conversation_group(message.conversation_id)],
@@ -672,6 +697,10 @@ def create_system_message(
         require(actor, Action.BROADCAST_UPDATE)
         if actor.organization_id != organization.pk:
             raise PermissionDenied("That organization is not yours.")
+    if key:
+        existing = SystemMessage.objects.filter(organization=organization, key=key).first()
+        if existing is not None:
+            return existing
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise ValidationError({"title": "A title of 1 to 200 characters is required."})
@@ -684,10 +713,6 @@ def create_system_message(
     targets = _check_people(organization.pk, target_users)
     if not is_broadcast and not targets:
         raise ValidationError({"target_users": "Choose who sees it, or broadcast it to everyone."})
-    if key:
-        existing = SystemMessage.objects.filter(organization=organization, key=key).first()
-        if existing is not None:
-            return existing
     system_message = SystemMessage.objects.create(
         organization=organization,
         title=title,

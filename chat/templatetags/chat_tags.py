@@ -2,6 +2,9 @@
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from nexus.reversing import url_for
 
 register = template.Library()
 
@@ -9,9 +12,28 @@ register = template.Library()
 REACTION_CHOICES = ("👍", "✅", "❤️", "🎉", "😂", "😮", "😢", "👀")
 
 
+_REACTION_BUTTONS = SafeString(
+    "".join(
+        f'<button type="submit" name="emoji" value="{emoji}" class="emoji-btn" aria-label="React {emoji}">'
+        f"{emoji}</button>"
+        for emoji in REACTION_CHOICES
+    )
+)
+
+
 @register.simple_tag
-def reaction_choices():
-    return REACTION_CHOICES
+def reaction_buttons() -> SafeString:
+    """The palette's buttons, one form per message (the clicked button sends its emoji)."""
+    return _REACTION_BUTTONS
+
+
+@register.simple_tag
+def message_urls(message) -> dict[str, str]:
+    """Every link of a message, without a reverse() per link per message."""
+    return {
+        name: url_for(f"chat:{name}", message.pk)
+        for name in ("thread", "react", "edit", "delete", "attachment", "thumbnail")
+    }
 
 
 @register.filter
@@ -32,4 +54,5 @@ def reactions_of(message) -> list[dict]:
     """The message's reactions grouped by emoji (from prefetched reactions when there are any)."""
     from chat.selectors import reaction_summary
 
-    return reaction_summary(message=message)
+    known = getattr(message, "known_reactions", None)
+    return known if known is not None else reaction_summary(message=message)

@@ -9,6 +9,8 @@ POPULATE_COMMANDS = [
     "populate_tags",
     "populate_activities",
     "populate_projects",
+    "populate_chats",
+    "populate_system_messages",
 ]
 
 
