@@ -29,7 +29,7 @@ from chat import markdown, selectors
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessage, SystemMessageDismissal
 from nexus.images import encode, open_image
 from nexus.notify import notify
-from nexus.permissions import Action, Role, can, require
+from nexus.permissions import Action, Role, require
 from nexus.realtime import organization_group, send_event_on_commit, send_json_on_commit, user_group
 from nexus.reversing import url_for
 
@@ -477,9 +477,9 @@ def _after_post(message: Message) -> None:
         message.parent.refresh_from_db(fields=["reply_count", "last_reply_at"])
     # The sender has read what they wrote (and everything before it that they saw).
     if message.sender_id is not None:
-        Membership.objects.filter(conversation_id=message.conversation_id, user_id=message.sender_id).update(
-            last_read_message_id=message.pk, last_read_at=now
-        )
+        Membership.objects.filter(conversation_id=message.conversation_id, user_id=message.sender_id).exclude(
+            last_read_message_id__gte=message.pk  # The mark only moves forward.
+        ).update(last_read_message_id=message.pk, last_read_at=now)
     _broadcast_message(message)
 
 
@@ -754,7 +754,3 @@ def expire_system_message(*, actor: User, system_message: SystemMessage) -> Syst
     html = f'<div id="system-message-{system_message.pk}" hx-swap-oob="delete"></div>'
     send_event_on_commit([organization_group(actor.organization_id)], {"type": "hub.fragment", "html": html})
     return system_message
-
-
-def may_post(user: User, conversation: Conversation) -> bool:
-    return can(user, Action.CHAT) and not conversation.is_archived

@@ -191,3 +191,24 @@ def test_nobody_marks_someone_elses_notifications_read(client_for, maria, bob, c
     client_for(carol).post(reverse("notifications-read"), {"ids": [notification.pk]})
     notification.refresh_from_db()
     assert notification.unread
+
+
+def test_markup_in_file_names_topics_and_banners_renders_as_text(client_for, maria, bob, crew):
+    from tests.accounts.images import upload
+
+    attack = '"><img src=x onerror=alert(1)>'
+    services.send_message(sender=bob, conversation=crew, upload=upload(b"data", f"{attack}.txt", "text/plain"))
+    channel = services.create_channel(actor=maria, name="ops", topic=attack)
+    services.create_system_message(
+        actor=maria, organization=maria.organization, title=attack, content=attack, is_broadcast=True
+    )
+    client = client_for(maria)
+    pages = [
+        client.get(reverse("chat:conversation", args=[crew.pk])).content.decode(),
+        client.get(reverse("chat:conversation", args=[channel.pk])).content.decode(),
+        client.get(reverse("chat:banners")).content.decode(),
+        client.get(reverse("chat:system-messages")).content.decode(),
+    ]
+    for page in pages:
+        assert "<img src=x" not in page
+    assert all("&lt;img src=x" in page for page in pages)
