@@ -14,6 +14,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -50,6 +51,19 @@ def _int_field(frame: dict, name: str, *, required: bool = True) -> int | None:
 
 
 class HubConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        """Channels' dispatch, without its database-connection cleanup before every frame and event.
+
+        That cleanup is a hop to the one thread that does all database work, so
+        each delivery of a chat message waited behind other people's sends. All
+        database work here goes through `database_sync_to_async`, which cleans
+        up around itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not can(user, Action.CHAT):
