@@ -124,6 +124,17 @@ class Error(Schema):
     detail: str
 
 
+class PersonRef(Schema):
+    """A person as other apps' answers name them."""
+
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return obj.display_name
+
+
 @router.get("/me", response=MeOut, summary="The authenticated user, with organization and permissions")
 def me(request):
     return selectors.get_member_or_404(organization=request.organization, pk=request.user.pk)

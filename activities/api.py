@@ -16,7 +16,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
-from accounts.api import Error
+from accounts.api import Error, PersonRef
 from accounts.models import User
 from activities import selectors, services
 from activities.models import Activity, ActivityComment, ActivityType, Priority, Status, Tag
@@ -37,15 +37,6 @@ class TagRef(Schema):
     id: int
     name: str
     color: str
-
-
-class PersonRef(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj) -> str:
-        return obj.display_name
 
 
 class ActivityOut(Schema):

@@ -31,7 +31,8 @@ TAGS_PER_ACTIVITY = 5
 LIST_PATH = "/activities/?status=in-progress&status=planned&priority=high&sort=due"
 
 
-def _ensure_database(url: str) -> None:
+def ensure_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it is missing."""
     if not url.startswith("postgres"):
         return
     import psycopg
@@ -159,7 +160,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    _ensure_database(database_url)
+    ensure_database(database_url)
 
     import django
 

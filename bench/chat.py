@@ -49,6 +49,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.activities import ensure_database  # noqa: E402 -- after the path is set
+
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/nexus_bench_chat"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 ORGANIZATION_SLUG = "bench-chat"
@@ -57,17 +60,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BUSY_MACHINE = 0.6  # "others" above this share of a core: not only PostgreSQL and Redis were running
 PROJECT_PACKAGES = ("chat/", "nexus/", "accounts/", "bench/")
 PY_SPY_OPTIONS = ["--format", "raw", "--rate", "200", "--subprocesses"]
-
-
-def _ensure_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        if not connection.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
-            connection.execute(f'create database "{name}"')
 
 
 def _populate(clients: int, group_size: int) -> tuple[list[dict], dict[int, int], list[int]]:
@@ -421,7 +413,7 @@ def main() -> None:
         NEXUS_BENCH_WHAT_IF=args.what_if,
     )
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    _ensure_database(database_url)
+    ensure_database(database_url)
 
     import django
 

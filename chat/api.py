@@ -19,7 +19,7 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
-from accounts.api import Error
+from accounts.api import Error, PersonRef
 from accounts.models import User
 from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
@@ -33,15 +33,6 @@ SEARCH_LIMIT = 50
 
 
 # Schemas
-
-
-class PersonRef(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj) -> str:
-        return obj.display_name
 
 
 class ConversationOut(Schema):

@@ -48,6 +48,17 @@ def _refused(request, reason: str, status: int = 400, to: str | None = None):
     return redirect(to or request.META.get("HTTP_REFERER") or reverse("chat:index"))
 
 
+def _attempt(request, action, *, to: str | None = None):
+    """Call a service; None when it acted, else the answer that says why it refused."""
+    try:
+        action()
+    except ValidationError as error:
+        return _refused(request, error_text(error), to=to)
+    except PermissionDenied as error:
+        return _refused(request, str(error), 403, to=to)
+    return None
+
+
 def _page_context(request, current: Conversation | None = None) -> dict:
     items = selectors.conversations_for(user=request.user)
     people = scoped(User, request.organization).filter(is_active=True).exclude(pk=request.user.pk)
@@ -133,18 +144,18 @@ def messages(request, pk):
     parent = None
     if form.cleaned_data.get("parent"):
         parent = _get_message_for_user(request, form.cleaned_data["parent"])
-    try:
-        services.send_message(
+    refused = _attempt(
+        request,
+        lambda: services.send_message(
             sender=request.user,
             conversation=current,
             content=form.cleaned_data["content"],
             parent=parent,
             upload=form.cleaned_data.get("file"),
-        )
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+        ),
+    )
+    if refused:
+        return refused
     return _ok(request, to=reverse("chat:conversation", args=[current.pk]))
 
 
@@ -152,15 +163,12 @@ def messages(request, pk):
 @require_POST
 def read(request, pk):
     current = _get_conversation_for_user(request, pk)
-    try:
-        up_to = int(request.POST["up_to"]) if request.POST.get("up_to") else None
-        services.mark_read(user=request.user, conversation=current, up_to=up_to)
-    except ValueError:
+    value = request.POST.get("up_to") or ""
+    if value and not value.isdigit():
         return _refused(request, "up_to is a message id.")
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    up_to = int(value) if value else None
+    if refused := _attempt(request, lambda: services.mark_read(user=request.user, conversation=current, up_to=up_to)):
+        return refused
     return _ok(request, to=reverse("chat:conversation", args=[current.pk]))
 
 
@@ -168,12 +176,8 @@ def read(request, pk):
 @require_POST
 def join(request, pk):
     current = _get_conversation_for_user(request, pk)
-    try:
-        services.join_channel(user=request.user, conversation=current)
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    if refused := _attempt(request, lambda: services.join_channel(user=request.user, conversation=current)):
+        return refused
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("chat:conversation", args=[current.pk])
@@ -185,12 +189,8 @@ def join(request, pk):
 @require_POST
 def leave(request, pk):
     current = _get_conversation_for_user(request, pk)
-    try:
-        services.leave_conversation(user=request.user, conversation=current)
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    if refused := _attempt(request, lambda: services.leave_conversation(user=request.user, conversation=current)):
+        return refused
     flash.success(request, f"You left {selectors.title_for(current, request.user.pk)}.")
     if request.htmx:
         response = HttpResponse(status=204)
@@ -204,10 +204,8 @@ def leave(request, pk):
 def mute(request, pk):
     current = _get_conversation_for_user(request, pk)
     muted = request.POST.get("muted") in ("1", "true", "on")
-    try:
-        services.set_muted(user=request.user, conversation=current, muted=muted)
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    if refused := _attempt(request, lambda: services.set_muted(user=request.user, conversation=current, muted=muted)):
+        return refused
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -298,12 +296,11 @@ def edit(request, pk):
         return _refused(request, "Only the sender may edit a message.", 403)
     if request.method == "GET":
         return render(request, "chat/_edit.html", {"message": message})
-    try:
-        services.edit_message(actor=request.user, message=message, content=request.POST.get("content", ""))
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    content = request.POST.get("content", "")
+    if refused := _attempt(
+        request, lambda: services.edit_message(actor=request.user, message=message, content=content)
+    ):
+        return refused
     return _ok(request, to=reverse("chat:conversation", args=[message.conversation_id]))
 
 
@@ -311,10 +308,8 @@ def edit(request, pk):
 @require_POST
 def delete(request, pk):
     message = _get_message_for_user(request, pk)
-    try:
-        services.delete_message(actor=request.user, message=message)
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    if refused := _attempt(request, lambda: services.delete_message(actor=request.user, message=message)):
+        return refused
     return _ok(request, "Message deleted.", to=reverse("chat:conversation", args=[message.conversation_id]))
 
 
@@ -322,12 +317,9 @@ def delete(request, pk):
 @require_POST
 def react(request, pk):
     message = _get_message_for_user(request, pk)
-    try:
-        services.toggle_reaction(user=request.user, message=message, emoji=request.POST.get("emoji", ""))
-    except ValidationError as error:
-        return _refused(request, error_text(error))
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    emoji = request.POST.get("emoji", "")
+    if refused := _attempt(request, lambda: services.toggle_reaction(user=request.user, message=message, emoji=emoji)):
+        return refused
     return _ok(request, to=reverse("chat:conversation", args=[message.conversation_id]))
 
 
@@ -411,10 +403,10 @@ def dismiss_system_message(request, pk):
 @require_POST
 def expire_system_message(request, pk):
     system_message = _get_system_message_for_user(request, pk)
-    try:
-        services.expire_system_message(actor=request.user, system_message=system_message)
-    except PermissionDenied as error:
-        return _refused(request, str(error), 403)
+    if refused := _attempt(
+        request, lambda: services.expire_system_message(actor=request.user, system_message=system_message)
+    ):
+        return refused
     return _ok(request, "Taken down.", to=reverse("chat:system-messages"))
 
 
