@@ -10,9 +10,11 @@ back and never closes the socket. Database work goes through
 `database_sync_to_async`, into the same services the pages use.
 """
 
+import asyncio
 import json
 import logging
 import time
+import weakref
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -23,7 +25,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from chat import presence, selectors, services
-from chat.models import Conversation, Membership
+from chat.models import Conversation, Membership, Message
 from nexus.errors import error_text
 from nexus.notify import unread_count
 from nexus.permissions import Action, can
@@ -153,8 +155,10 @@ class HubConsumer(AsyncWebsocketConsumer):
         content = frame.get("content")
         if not isinstance(content, str):
             raise FrameError("'content' must be text.")
-        message_id = await database_sync_to_async(_send)(self.user, conversation_id, content, parent_id)
-        await self.send_json({"type": "chat.sent", "id": message_id, "client_id": frame.get("client_id")})
+        result = await _batcher().send(self.user, conversation_id, content, parent_id)
+        if isinstance(result, Exception):
+            raise result
+        await self.send_json({"type": "chat.sent", "id": result, "client_id": frame.get("client_id")})
 
     async def client_chat_typing(self, frame):
         """{"type": "chat.typing", "conversation": id}: at most one broadcast per conversation every 2 s."""
@@ -264,21 +268,90 @@ def _conversation(user, conversation_id: int) -> Conversation:
     return selectors.get_conversation_or_404(user=user, pk=conversation_id)
 
 
-def _send(user, conversation_id: int, content: str, parent_id: int | None) -> int:
-    # The membership and its conversation in one query; the service then need not look the membership up again.
-    membership = (
-        Membership.objects.select_related("conversation")
-        .filter(user=user, conversation_id=conversation_id, conversation__organization_id=user.organization_id)
-        .first()
+class _SendBatcher:
+    """Sends from every socket of this process, committed together when they arrive together.
+
+    Each send waits its turn anyway (database work runs on one thread); those
+    that queued up while a batch was being written go in the next one, in one
+    transaction. At low load a batch is one message and nothing waits longer.
+    """
+
+    MAX_BATCH = 50
+
+    def __init__(self):
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def send(self, user, conversation_id: int, content: str, parent_id: int | None):
+        """The new message's id, or the exception that refused it."""
+        future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((user, conversation_id, content, parent_id, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self):
+        while not self.queue.empty():
+            batch = [self.queue.get_nowait() for _ in range(min(self.MAX_BATCH, self.queue.qsize()))]
+            try:
+                results = await database_sync_to_async(_send_batch)([item[:4] for item in batch])
+            except Exception as error:  # The whole batch failed to write: each sender hears of it.
+                logger.exception("A batch of %d messages failed", len(batch))
+                results = [error] * len(batch)
+            for item, result in zip(batch, results, strict=True):
+                if not item[4].done():
+                    item[4].set_result(result)
+
+
+_batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SendBatcher]" = weakref.WeakKeyDictionary()
+
+
+def _batcher() -> _SendBatcher:
+    loop = asyncio.get_running_loop()
+    if loop not in _batchers:
+        _batchers[loop] = _SendBatcher()
+    return _batchers[loop]
+
+
+def _send_batch(items: list[tuple]) -> list:
+    """Save what several sockets sent: each item's message id or the error that refused it.
+
+    Memberships (with their conversations) and parents come in one query each
+    (a plain IN on both columns: an OR of pairs cost more to build than to run);
+    the service then checks and writes every message in one transaction.
+    """
+    pairs = {(user.pk, conversation_id) for user, conversation_id, _content, _parent in items}
+    memberships = Membership.objects.select_related("conversation").filter(
+        user_id__in={user_id for user_id, _ in pairs}, conversation_id__in={conversation for _, conversation in pairs}
     )
-    if membership is None:
-        raise FrameError("No such conversation, or you are not in it.")
-    conversation = membership.conversation
-    conversation.checked_memberships = {user.pk: membership}
-    parent = None
-    if parent_id is not None:
-        parent = selectors.get_message_or_404(user=user, pk=parent_id)
-    return services.send_message(sender=user, conversation=conversation, content=content, parent=parent).pk
+    conversations: dict[int, Conversation] = {}
+    for membership in memberships:
+        if (membership.user_id, membership.conversation_id) not in pairs:
+            continue
+        conversation = conversations.setdefault(membership.conversation_id, membership.conversation)
+        conversation.checked_memberships = getattr(conversation, "checked_memberships", {})
+        conversation.checked_memberships[membership.user_id] = membership
+    parent_ids = {parent for *_rest, parent in items if parent is not None}
+    parents = Message.objects.select_related("parent").in_bulk(parent_ids) if parent_ids else {}
+    results: list = [None] * len(items)
+    posts, places = [], []
+    for index, (user, conversation_id, content, parent_id) in enumerate(items):
+        conversation = conversations.get(conversation_id)
+        if (
+            conversation is None
+            or conversation.organization_id != user.organization_id
+            or user.pk not in conversation.checked_memberships
+        ):
+            results[index] = FrameError("No such conversation, or you are not in it.")
+            continue
+        if parent_id is not None and parent_id not in parents:
+            results[index] = FrameError("No such message to reply to.")
+            continue
+        posts.append(services.Post(user, conversation, content, parents.get(parent_id)))
+        places.append(index)
+    for index, result in zip(places, services.send_messages(posts=posts), strict=True):
+        results[index] = result.pk if isinstance(result, Message) else result
+    return results
 
 
 def _mark_read(user, conversation_id: int, up_to: int | None) -> None:

@@ -12,8 +12,11 @@ conversation's group, which every member's sockets join; per-person events
 
 import json
 import mimetypes
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -272,21 +275,44 @@ def set_chat_notifications(*, user: User, level: str) -> UserProfile:
 # Messages
 
 
-def _check_rate(user: User) -> None:
-    """At most CHAT_RATE_LIMIT messages per CHAT_RATE_WINDOW seconds per person, across tabs and the API."""
+def _take_sends(wanted: dict[int, int]) -> dict[int, int]:
+    """Count sends against each person's limit; returns how many of the wanted ones each may make.
+
+    At most CHAT_RATE_LIMIT messages per CHAT_RATE_WINDOW seconds per person,
+    across tabs, processes and the API. With Redis the whole batch is counted in
+    one round trip.
+    """
     window = settings.CHAT_RATE_WINDOW
-    key = f"chat-rate:{user.pk}:{int(timezone.now().timestamp()) // window}"
-    cache.add(key, 0, window * 2)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # Expired between add and incr.
-        cache.set(key, 1, window * 2)
-        sent = 1
-    if sent > settings.CHAT_RATE_LIMIT:
-        raise ValidationError(
-            f"You are sending too fast: at most {settings.CHAT_RATE_LIMIT} messages in {window} seconds.",
-            code="rate_limited",
-        )
+    slot = int(timezone.now().timestamp()) // window
+    keys = {user_id: f"chat-rate:{user_id}:{slot}" for user_id in wanted}
+    redis = getattr(getattr(cache, "_cache", None), "get_client", None)
+    totals: dict[int, int] = {}
+    if redis is not None:
+        pipeline = redis(write=True).pipeline(transaction=False)
+        for user_id, count in wanted.items():
+            key = cache.make_and_validate_key(keys[user_id])
+            pipeline.incrby(key, count)
+            pipeline.expire(key, window * 2)
+        replies = pipeline.execute()
+        totals = {user_id: int(replies[2 * index]) for index, user_id in enumerate(wanted)}
+    else:
+        for user_id, count in wanted.items():
+            cache.add(keys[user_id], 0, window * 2)
+            try:
+                totals[user_id] = cache.incr(keys[user_id], count)
+            except ValueError:  # Expired between add and incr.
+                cache.set(keys[user_id], count, window * 2)
+                totals[user_id] = count
+    limit = settings.CHAT_RATE_LIMIT
+    return {user_id: max(0, min(count, limit - (totals[user_id] - count))) for user_id, count in wanted.items()}
+
+
+def _rate_limited() -> ValidationError:
+    return ValidationError(
+        f"You are sending too fast: at most {settings.CHAT_RATE_LIMIT} messages "
+        f"in {settings.CHAT_RATE_WINDOW} seconds.",
+        code="rate_limited",
+    )
 
 
 def _clean_content(content: str, *, required: bool) -> str:
@@ -340,18 +366,22 @@ def _attach(message: Message, upload) -> None:
     message.attachment.save(name, upload, save=False)
 
 
-def _notify_recipients(message: Message, mentioned: list[int]) -> None:
+def _notify_recipients(message: Message, mentioned: list[int], listeners: dict[int, list[int]] | None = None) -> None:
     """Bell notifications: @mentions always; direct messages and, for those who chose it, every message.
 
-    One query for the usual message that notifies nobody (a group or channel
-    where everyone kept the default), two when someone is to be told.
+    One query per conversation (`listeners` keeps its answer for the other
+    messages of a batch) for the usual message that notifies nobody, one more
+    when someone is to be told.
     """
     conversation = message.conversation
-    listeners = Membership.objects.filter(conversation=conversation, muted=False).exclude(user_id=message.sender_id)
-    if not conversation.is_direct:
-        listeners = listeners.filter(user__profile__chat_notifications=UserProfile.ChatNotifications.ALL)
+    listeners = {} if listeners is None else listeners
+    if conversation.pk not in listeners:
+        wanting = Membership.objects.filter(conversation=conversation, muted=False)
+        if not conversation.is_direct:
+            wanting = wanting.filter(user__profile__chat_notifications=UserProfile.ChatNotifications.ALL)
+        listeners[conversation.pk] = list(wanting.values_list("user_id", flat=True))
     mention_ids = [pk for pk in mentioned if pk != message.sender_id]
-    listener_ids = [pk for pk in listeners.values_list("user_id", flat=True) if pk not in mention_ids]
+    listener_ids = [pk for pk in listeners[conversation.pk] if pk != message.sender_id and pk not in mention_ids]
     if mention_ids:
         # Only people who can read the conversation: its members.
         members = set(
@@ -425,17 +455,25 @@ def _check_open(conversation: Conversation) -> None:
         raise ValidationError("The conversation is archived; nothing more can be posted.")
 
 
-@transaction.atomic
-def send_message(
-    *, sender: User, conversation: Conversation, content: str = "", parent: Message | None = None, upload=None
-) -> Message:
-    """Post a message (text, and optionally one file or image) as `sender`, a member of the conversation."""
+@dataclass
+class Post:
+    """One message someone wants to send (`send_messages` takes several)."""
+
+    sender: User
+    conversation: Conversation
+    content: str = ""
+    parent: Message | None = None
+    upload: Any = None
+
+
+def _prepare(post: Post) -> tuple[Message, list[int]]:
+    """The unsaved message and the ids it mentions, or the reason it may not be sent."""
+    sender, conversation = post.sender, post.conversation
     _require_chat(sender)
     _membership(sender, conversation)
     _check_open(conversation)
-    content = _clean_content(content, required=upload is None)
-    parent = _check_parent(conversation, parent)
-    _check_rate(sender)
+    content = _clean_content(post.content, required=post.upload is None)
+    parent = _check_parent(conversation, post.parent)
     html, mentioned = _render(conversation.organization_id, content)
     message = Message(
         organization_id=conversation.organization_id,
@@ -445,14 +483,60 @@ def send_message(
         content_html=html,
         parent=parent,
     )
-    if upload is not None:
-        _attach(message, upload)
-    message.save()
-    if mentioned:
-        message.mentions.set(mentioned)
-    _after_post(message)
-    _notify_recipients(message, mentioned)
-    return message
+    if post.upload is not None:
+        _attach(message, post.upload)
+    return message, mentioned
+
+
+@transaction.atomic
+def send_messages(*, posts: list[Post]) -> list[Message | ValidationError | PermissionDenied]:
+    """Post several messages in one transaction; each is checked on its own and refused on its own.
+
+    Returns, in order, each saved message or the error that refused it. The
+    socket sends what waits in one batch, so a busy server commits once for
+    many messages instead of once each; every message still gets its own
+    broadcast and notifications after the commit.
+    """
+    results: list[Message | ValidationError | PermissionDenied] = []
+    checked: list[tuple[int, Message, list[int]]] = []
+    for index, post in enumerate(posts):
+        try:
+            message, mentioned = _prepare(post)
+        except (ValidationError, PermissionDenied) as error:
+            results.append(error)
+            continue
+        results.append(message)
+        checked.append((index, message, mentioned))
+    # The send limit counts only messages that passed every other check.
+    allowed = _take_sends(Counter(message.sender_id for _, message, _ in checked)) if checked else {}
+    ready: list[tuple[Message, list[int]]] = []
+    for index, message, mentioned in checked:
+        if allowed[message.sender_id] <= 0:
+            results[index] = _rate_limited()
+            continue
+        allowed[message.sender_id] -= 1
+        ready.append((message, mentioned))
+    if ready:
+        Message.objects.bulk_create([message for message, _ in ready])
+        for message, mentioned in ready:
+            if mentioned:
+                message.mentions.set(mentioned)
+        _after_posts([message for message, _ in ready])
+        listeners: dict[int, list[int]] = {}
+        for message, mentioned in ready:
+            _notify_recipients(message, mentioned, listeners)
+    return results
+
+
+@transaction.atomic
+def send_message(
+    *, sender: User, conversation: Conversation, content: str = "", parent: Message | None = None, upload=None
+) -> Message:
+    """Post a message (text, and optionally one file or image) as `sender`, a member of the conversation."""
+    (result,) = send_messages(posts=[Post(sender, conversation, content, parent, upload)])
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def _check_parent(conversation: Conversation, parent: Message | None) -> Message | None:
@@ -468,19 +552,30 @@ def _check_parent(conversation: Conversation, parent: Message | None) -> Message
     return parent
 
 
-def _after_post(message: Message) -> None:
-    now = message.created_at
-    message.known_reactions = []  # A new message has none; rendering it need not ask.
-    Conversation.objects.filter(pk=message.conversation_id).update(last_message_at=now)
-    if message.parent_id:
-        Message.objects.filter(pk=message.parent_id).update(reply_count=F("reply_count") + 1, last_reply_at=now)
-        message.parent.refresh_from_db(fields=["reply_count", "last_reply_at"])
-    # The sender has read what they wrote (and everything before it that they saw).
-    if message.sender_id is not None:
-        Membership.objects.filter(conversation_id=message.conversation_id, user_id=message.sender_id).exclude(
-            last_read_message_id__gte=message.pk  # The mark only moves forward.
-        ).update(last_read_message_id=message.pk, last_read_at=now)
-    _broadcast_message(message)
+def _after_posts(messages: list[Message]) -> None:
+    """Conversation order and reply counts for saved messages; then their broadcasts.
+
+    The senders' read marks stay: their own messages never count as unread, and
+    whatever of others' they saw, their page marks read.
+    """
+    newest: dict[int, datetime] = {}
+    replies: dict[int, list[Message]] = {}
+    for message in messages:
+        message.known_reactions = []  # A new message has none; rendering it need not ask.
+        conversation_id = message.conversation_id
+        newest[conversation_id] = max(newest.get(conversation_id, message.created_at), message.created_at)
+        if message.parent_id:
+            replies.setdefault(message.parent_id, []).append(message)
+    for conversation_id, when in newest.items():
+        Conversation.objects.filter(pk=conversation_id).update(last_message_at=when)
+    for parent_id, children in replies.items():
+        when = max(child.created_at for child in children)
+        Message.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + len(children), last_reply_at=when)
+        children[0].parent.refresh_from_db(fields=["reply_count", "last_reply_at"])
+        for child in children[1:]:
+            child.parent = children[0].parent
+    for message in messages:
+        _broadcast_message(message)
 
 
 @transaction.atomic
@@ -500,7 +595,7 @@ def post_system_message(*, conversation: Conversation, content: str, parent: Mes
     )
     if mentioned:
         message.mentions.set(mentioned)
-    _after_post(message)
+    _after_posts([message])
     _notify_recipients(message, mentioned)
     return message
 
@@ -515,9 +610,14 @@ def _own_message(actor: User, message: Message, *, moderators: bool) -> None:
     raise PermissionDenied("Only the sender may do that to a message.")
 
 
+def _locked(message: Message) -> Message:
+    """The message again, row-locked (not the nullable sender PostgreSQL cannot lock through an outer join)."""
+    return Message.objects.select_for_update(of=("self",)).select_related("conversation", "sender").get(pk=message.pk)
+
+
 @transaction.atomic
 def edit_message(*, actor: User, message: Message, content: str) -> Message:
-    message = Message.objects.select_for_update().select_related("conversation", "sender").get(pk=message.pk)
+    message = _locked(message)
     _own_message(actor, message, moderators=False)
     if message.is_deleted:
         raise ValidationError("A deleted message cannot be edited.")
@@ -540,7 +640,7 @@ def edit_message(*, actor: User, message: Message, content: str) -> Message:
 @transaction.atomic
 def delete_message(*, actor: User, message: Message) -> Message:
     """Senders delete their own messages, administrators any; the text and file go, a marker stays."""
-    message = Message.objects.select_for_update().select_related("conversation", "sender").get(pk=message.pk)
+    message = _locked(message)
     _own_message(actor, message, moderators=True)
     if message.is_deleted:
         return message

@@ -10,7 +10,7 @@ from notifications.models import Notification
 
 from accounts.models import UserProfile
 from chat import selectors, services
-from chat.models import Conversation, Membership, Message, Reaction
+from chat.models import Conversation, Message, Reaction
 from nexus.realtime import organization_group, user_group
 from tests.accounts.images import huge_png, png_upload, upload
 
@@ -37,7 +37,7 @@ def test_it_broadcasts_a_message_once_to_the_conversation_after_commit(
     frames = _frames(broadcasts, services.conversation_group(crew.pk))
     assert [frame["type"] for frame in frames] == ["chat.message"]
     assert frames[0]["id"] == message.pk and "<em>now</em>" in frames[0]["html"]
-    assert Membership.objects.get(conversation=crew, user=maria).last_read_message_id == message.pk
+    assert selectors.unread_count(user=maria, conversation=crew) == 0  # One's own messages never count.
 
 
 def test_it_notifies_mentions_and_direct_messages_but_not_group_chatter_by_default(
@@ -276,3 +276,32 @@ def test_system_messages_need_an_audience_a_title_and_a_future_expiry(maria, bob
         )
     with pytest.raises(PermissionDenied):
         services.create_system_message(actor=carol, organization=organization, title="Hi", is_broadcast=True)
+
+
+def test_a_batch_of_sends_refuses_each_bad_one_alone_and_commits_the_rest(
+    maria, bob, carol, alice, crew, general, broadcasts, django_capture_on_commit_callbacks
+):
+    posts = [
+        services.Post(maria, crew, "first"),
+        services.Post(alice, crew, "not a member"),
+        services.Post(bob, crew, ""),
+        services.Post(maria, general, "in the channel"),
+        services.Post(bob, crew, "@carol second"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = services.send_messages(posts=posts)
+    assert [type(result).__name__ for result in results] == [
+        "Message",
+        "PermissionDenied",
+        "ValidationError",
+        "Message",
+        "Message",
+    ]
+    assert list(crew.messages.values_list("content", flat=True)) == ["first", "@carol second"]
+    assert results[0].pk < results[3].pk < results[4].pk
+    sent = [
+        json.loads(event["text"])["id"] for _group, event in broadcasts if '"chat.message"' in event.get("text", "")
+    ]
+    assert sent == [results[0].pk, results[3].pk, results[4].pk]
+    assert len(_notified(carol)) == 1
+    assert selectors.unread_counts_for(user_id=maria.pk)[crew.pk] == (1, False)
