@@ -194,14 +194,16 @@ class HubConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=await database_sync_to_async(_counts_frame)(self.user))
 
     async def client_chat_sync(self, frame):
-        """{"type": "chat.sync", "after": message id}: everything missed since, then the counts.
+        """{"type": "chat.sync", "after": message id, "conversation": id?}: everything missed since, then the counts.
 
         Messages arrive as the same "chat.message" frames live delivery sends
         (the page drops any it already shows), oldest first, then a
         "chat.counts" frame with every unread count and the notification count.
         """
         after = _int_field(frame, "after")
-        frames = await database_sync_to_async(_catch_up)(self.user, after, sorted(self.conversations))
+        # A page showing one conversation asks for that one; the counts cover the rest.
+        wanted = [self._conversation_id(frame)] if frame.get("conversation") is not None else sorted(self.conversations)
+        frames = await database_sync_to_async(_catch_up)(self.user, after, wanted)
         for text in frames:
             await self.send(text_data=text)
 

@@ -132,7 +132,6 @@ class ConversationItem:
     title: str
     unread: int
     muted: bool
-    is_member: bool
 
 
 def conversations_for(*, user: User) -> list[ConversationItem]:
@@ -162,7 +161,7 @@ def conversations_for(*, user: User) -> list[ConversationItem]:
             title = names.get(other, "Direct conversation") if other != user.pk else f"{user.display_name} (you)"
         else:
             title = ("#" if conversation.is_channel else "") + conversation.name
-        items.append(ConversationItem(conversation, title, membership.unread, membership.muted, True))
+        items.append(ConversationItem(conversation, title, membership.unread, membership.muted))
     return items
 
 

@@ -60,6 +60,8 @@
   function connect() {
     if (!body.dataset.socket || (socket && socket.readyState <= 1)) return;
     clearTimeout(reconnectTimer);
+    // Offline, trying is pointless; the "online" event below tries again at once.
+    if (navigator.onLine === false) { setConnection("closed"); return; }
     setConnection("connecting");
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + body.dataset.socket;
     var ws = new WebSocket(url);
@@ -181,7 +183,8 @@
   }
 
   document.addEventListener("nexus:socket-open", function () {
-    if (room) send({ type: "chat.sync", after: lastMessageId });
+    if (room && room.dataset.member === "1") send({ type: "chat.sync", after: lastMessageId, conversation: roomId });
+    else if (room) send({ type: "chat.counts" });
     else send({ type: "chat.counts" });
   });
 
@@ -193,6 +196,10 @@
     (frame.muted || []).forEach(function (id) { muted[String(id)] = true; });
     if (typeof frame.notifications === "number") setBadge(document.getElementById("notification-count"), frame.notifications);
     renderCounts();
+    // A long absence is caught up in parts: ask for the next one.
+    if (room && frame.complete === false && typeof frame.last === "number") {
+      send({ type: "chat.sync", after: frame.last, conversation: roomId });
+    }
     if (room) markReadSoon();
   });
 

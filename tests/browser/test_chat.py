@@ -76,9 +76,10 @@ def test_messages_sent_while_the_socket_was_down_appear_after_reconnecting(
     direct = services.get_or_create_direct(user=maria, other=tom)
     page = logged_in_page(tom, asgi_live_server)
     _open(page, f"{asgi_live_server}/chat/{direct.pk}/")
-    # Drop the connection the way a network change does, then send while Tom is away.
-    page.context.set_offline(True)
+    # Drop the connection, then go offline (the page waits for the network before reconnecting);
+    # send while Tom is away. Closing first keeps the close handshake off the offline network.
     page.evaluate("() => window.Nexus.socket().close()")
+    page.context.set_offline(True)
     expect(page.locator(".conn-state")).to_have_attribute("data-state", "closed")
     for n in range(3):
         services.send_message(sender=maria, conversation=direct, content=f"While you were away {n}")

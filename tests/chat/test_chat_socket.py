@@ -214,3 +214,20 @@ async def test_counts_on_request_agree_with_the_database(maria, bob, group):
         assert counts["total"] == selectors.total_of(expected) == 1
     finally:
         await socket.disconnect()
+
+
+async def test_a_page_catches_up_on_its_own_conversation_only(maria, bob, group):
+    other = await sync_to_async(services.get_or_create_direct)(user=maria, other=bob)
+    for conversation in (group, other):
+        await sync_to_async(services.send_message)(sender=maria, conversation=conversation, content="while away")
+    socket = await _open(bob)
+    try:
+        await _send(socket, type="chat.sync", after=0, conversation=group.pk)
+        received = []
+        while (frame := json.loads(await receive(socket)))["type"] != "chat.counts":
+            if frame["type"] == "chat.message":
+                received.append(frame["conversation"])
+        assert received == [group.pk]
+        assert frame["counts"] == {str(group.pk): 1, str(other.pk): 1} and frame["complete"] is True
+    finally:
+        await socket.disconnect()
