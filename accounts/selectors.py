@@ -27,3 +27,18 @@ def get_invitation_or_404(*, organization: Organization, pk) -> Invitation:
 
 def tokens_of(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, organization_id=user.organization_id).order_by("-created_at")
+
+
+def organizations_to_populate(slug: str | None):
+    """Every organization, or the one with `slug` (the `--organization` of the populate_* commands).
+
+    Raises CommandError when no organization has that slug.
+    """
+    from django.core.management.base import CommandError
+
+    organizations = Organization.objects.order_by("slug")
+    if slug:
+        organizations = organizations.filter(slug=slug)
+        if not organizations.exists():
+            raise CommandError(f"No organization {slug!r}; run populate_users first.")
+    return organizations

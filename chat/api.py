@@ -15,7 +15,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
@@ -24,6 +24,7 @@ from accounts.models import User
 from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
 from nexus.errors import error_text
+from nexus.files import protected_file_response
 from nexus.tenancy import get_for_org_or_404, scoped
 
 router = Router(tags=["chat"])
@@ -336,18 +337,6 @@ def _send(request, conversation: Conversation, **fields):
     return 201, _get_message_for_user(request, message.pk)
 
 
-def _file_response(field, *, download_name: str, content_type: str, inline: bool):
-    # As the chat pages serve files: only images inline, and nothing a browser would run.
-    if not field:
-        raise Http404("No file.")
-    response = FileResponse(
-        field.open("rb"), as_attachment=not inline, filename=download_name, content_type=content_type
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
-
-
 # Conversations
 
 
@@ -559,7 +548,7 @@ def get_file(request, message_id: int):
     message = _get_message_for_user(request, message_id)
     inline = message.type == Message.Type.IMAGE
     content_type = message.attachment_type if inline else "application/octet-stream"
-    return _file_response(
+    return protected_file_response(
         message.attachment, download_name=message.attachment_name, content_type=content_type, inline=inline
     )
 
@@ -572,7 +561,9 @@ def get_file(request, message_id: int):
 )
 def get_thumbnail(request, message_id: int):
     message = _get_message_for_user(request, message_id)
-    return _file_response(message.thumbnail, download_name="thumbnail.jpg", content_type="image/jpeg", inline=True)
+    return protected_file_response(
+        message.thumbnail, download_name="thumbnail.jpg", content_type="image/jpeg", inline=True
+    )
 
 
 @router.get(

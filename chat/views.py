@@ -9,7 +9,7 @@ so chat also works without JavaScript (minus the live parts).
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from chat import presence, selectors, services
 from chat.forms import ChannelForm, GroupForm, MessageForm, SystemMessageForm
 from chat.models import Conversation, SystemMessage
 from nexus.errors import error_text
+from nexus.files import protected_file_response
 from nexus.forms import apply_validation_error
 from nexus.permissions import Action, can, require
 from nexus.tenancy import get_for_org_or_404, scoped
@@ -323,24 +324,13 @@ def react(request, pk):
     return _ok(request, to=reverse("chat:conversation", args=[message.conversation_id]))
 
 
-def _file_response(field, *, download_name: str, content_type: str, inline: bool):
-    if not field:
-        raise Http404("No file.")
-    response = FileResponse(
-        field.open("rb"), as_attachment=not inline, filename=download_name, content_type=content_type
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
-
-
 @login_required
 def attachment(request, pk):
     """The file of a message, to the people who can see the message. Only images show inline."""
     message = _get_message_for_user(request, pk)
     inline = message.type == message.Type.IMAGE
     content_type = message.attachment_type if inline else "application/octet-stream"
-    return _file_response(
+    return protected_file_response(
         message.attachment, download_name=message.attachment_name, content_type=content_type, inline=inline
     )
 
@@ -348,7 +338,9 @@ def attachment(request, pk):
 @login_required
 def thumbnail(request, pk):
     message = _get_message_for_user(request, pk)
-    return _file_response(message.thumbnail, download_name="thumbnail.jpg", content_type="image/jpeg", inline=True)
+    return protected_file_response(
+        message.thumbnail, download_name="thumbnail.jpg", content_type="image/jpeg", inline=True
+    )
 
 
 @login_required

@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Organization
+from accounts.selectors import organizations_to_populate
 from activities import services
 from activities.models import Tag
 from nexus.tenancy import scoped
@@ -40,11 +40,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        organizations = Organization.objects.order_by("slug")
-        if options["organization"]:
-            organizations = organizations.filter(slug=options["organization"])
-            if not organizations.exists():
-                raise CommandError(f"No organization with the slug {options['organization']!r}.")
+        organizations = organizations_to_populate(options["organization"])
         created = existing = 0
         for organization in organizations:
             taken = {name.lower() for name in scoped(Tag, organization).values_list("name", flat=True)}

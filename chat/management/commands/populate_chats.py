@@ -21,6 +21,7 @@ from django.utils import timezone
 from notifications.models import Notification
 
 from accounts.models import Organization, User
+from accounts.selectors import organizations_to_populate
 from activities.management.commands.populate_activities import AREAS, LINES, MACHINES, PRODUCTS, SUPPLIERS
 from chat import services
 from chat.markdown import mentioned_usernames
@@ -567,11 +568,7 @@ class Command(BaseCommand):
         count = options["count"]
         if count < 0:
             raise CommandError("--count must not be negative.")
-        organizations = Organization.objects.order_by("slug")
-        if options["organization"]:
-            organizations = organizations.filter(slug=options["organization"])
-            if not organizations.exists():
-                raise CommandError(f"No organization {options['organization']!r}; run populate_users first.")
+        organizations = organizations_to_populate(options["organization"])
         self.conversations_created = self.conversations_existing = 0
         now = timezone.now()
         with override_settings(CHAT_RATE_LIMIT=SEEDING_RATE_LIMIT), transaction.atomic():

@@ -1,10 +1,11 @@
 from datetime import datetime, time, timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import User
+from accounts.selectors import organizations_to_populate
 from chat import services
 from chat.models import SystemMessage
 from nexus.permissions import Action, Role, can
@@ -58,11 +59,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        organizations = Organization.objects.order_by("slug")
-        if options["organization"]:
-            organizations = organizations.filter(slug=options["organization"])
-            if not organizations.exists():
-                raise CommandError(f"No organization {options['organization']!r}; run populate_users first.")
+        organizations = organizations_to_populate(options["organization"])
         created = existing = skipped = 0
         for organization in organizations:
             people = scoped(User, organization).filter(is_active=True).order_by("username")
