@@ -442,17 +442,10 @@ def list_messages(request, conversation_id: int, query: Query[MessagePageQuery])
     if query.before is not None and query.after is not None:
         raise ValidationError("Give `before` or `after`, not both.")
     page = selectors.messages_page(conversation=conversation, before=query.before, after=query.after, limit=query.limit)
-    top_level = conversation.messages.filter(parent__isnull=True)
-    if page:
-        older = top_level.filter(id__lt=page[0].pk).exists()
-        newer = query.before is not None or query.after is not None
-        newer = newer and top_level.filter(id__gt=page[-1].pk).exists()
-    else:
-        older = newer = False
     return {
-        "items": page,
-        "next_before": page[0].pk if older else None,
-        "next_after": page[-1].pk if newer else None,
+        "items": page.items,
+        "next_before": page.items[0].pk if page.has_older else None,
+        "next_after": page.items[-1].pk if page.has_newer else None,
     }
 
 

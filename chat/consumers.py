@@ -266,10 +266,6 @@ class HubConsumer(AsyncWebsocketConsumer):
 # Database work, run in a thread by database_sync_to_async.
 
 
-def _conversation(user, conversation_id: int) -> Conversation:
-    return selectors.get_conversation_or_404(user=user, pk=conversation_id)
-
-
 class _SendBatcher:
     """Sends from every socket of this process, committed together when they arrive together.
 
@@ -357,7 +353,8 @@ def _send_batch(items: list[tuple]) -> list:
 
 
 def _mark_read(user, conversation_id: int, up_to: int | None) -> None:
-    services.mark_read(user=user, conversation=_conversation(user, conversation_id), up_to=up_to)
+    conversation = selectors.get_conversation_or_404(user=user, pk=conversation_id)
+    services.mark_read(user=user, conversation=conversation, up_to=up_to)
 
 
 def _catch_up(user, after: int, conversation_ids: list[int]) -> list[str]:

@@ -5,6 +5,7 @@ organization, so anyone there may read one before joining. Anything else is a
 404 (never a 403 that would confirm it exists).
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -192,17 +193,42 @@ def _with_display(queryset: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
+class MessagePage:
+    """A page of top-level messages in id order, and whether there are more on either side."""
+
+    def __init__(self, items: list[Message], *, has_older: bool, newer: QuerySet[Message] | None):
+        self.items = items
+        self.has_older = has_older
+        self._newer = newer  # Asked only by callers that page forwards.
+
+    @functools.cached_property
+    def has_newer(self) -> bool:
+        return bool(self.items) and self._newer is not None and self._newer.filter(id__gt=self.items[-1].pk).exists()
+
+
 def messages_page(
     *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = PAGE_SIZE
-) -> list[Message]:
-    """Top-level messages in id order: the newest `limit`, those before `before`, or those after `after`."""
+) -> MessagePage:
+    """The newest `limit` top-level messages, those before `before`, or those after `after`.
+
+    One more row than asked for tells whether the page has a neighbour in the
+    direction it was read; the other side costs a query only when asked.
+    """
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    queryset = _with_display(conversation.messages.filter(parent__isnull=True))
+    top_level = conversation.messages.filter(parent__isnull=True)
+    queryset = _with_display(top_level)
     if after is not None:
-        return list(queryset.filter(id__gt=after).order_by("id")[:limit])
+        rows = list(queryset.filter(id__gt=after).order_by("id")[: limit + 1])
+        items = rows[:limit]
+        has_older = bool(items) and top_level.filter(id__lt=items[0].pk).exists()
+        page = MessagePage(items, has_older=has_older, newer=None)
+        page.has_newer = len(rows) > limit
+        return page
     if before is not None:
         queryset = queryset.filter(id__lt=before)
-    return list(reversed(queryset.order_by("-id")[:limit]))
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    items = list(reversed(rows[:limit]))
+    return MessagePage(items, has_older=len(rows) > limit, newer=top_level if before is not None else None)
 
 
 def messages_after(*, user: User, after: int, conversation_ids: list[int] | None = None) -> list[Message]:

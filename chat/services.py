@@ -64,6 +64,7 @@ def _membership(user: User, conversation: Conversation) -> Membership:
     """The user's membership, or PermissionDenied (callers found the conversation through a selector)."""
     if conversation.organization_id != user.organization_id:
         raise PermissionDenied("That conversation is not of your organization.")
+    # The socket's batch loads the memberships of everyone sending with their conversation, in one query.
     membership = getattr(conversation, "checked_memberships", {}).get(user.pk)
     if membership is None:
         membership = Membership.objects.filter(conversation=conversation, user=user).first()
@@ -436,7 +437,7 @@ def message_payload(message: Message, event: str = "chat.message", *, tzinfo=Non
         "sender": message.sender_id,
     }
     with timezone.override(tzinfo or _tzinfo_of(message)):
-        payload["html"] = render_to_string("chat/_message.html", {"message": message, "live": True})
+        payload["html"] = render_to_string("chat/_message.html", {"message": message})
         if message.parent_id and event == "chat.message":
             payload["parent_summary"] = render_to_string(
                 "chat/_thread_summary.html",

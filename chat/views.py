@@ -97,9 +97,8 @@ def conversation(request, pk):
         {
             "membership": membership,
             "title": selectors.title_for(current, request.user.pk),
-            "page": page,
-            "has_older": bool(page) and current.messages.filter(parent__isnull=True, id__lt=page[0].pk).exists(),
-            "last_read": membership.last_read_message_id if membership else None,
+            "page": page.items,
+            "has_older": page.has_older,
             "seen_up_to": selectors.last_read_of_others(conversation=current, user=request.user),
             "members": members,
             "member_count": len(members) if members else current.memberships.count(),
@@ -133,12 +132,9 @@ def messages(request, pk):
         if selectors.membership_of(user=request.user, conversation=current) is None and not current.is_channel:
             raise Http404("No such conversation.")
         page = selectors.messages_page(conversation=current, before=before, after=after)
-        has_older = (
-            before is not None
-            and bool(page)
-            and current.messages.filter(parent__isnull=True, id__lt=page[0].pk).exists()
-        )
-        return render(request, "chat/_history.html", {"page": page, "current": current, "has_older": has_older})
+        # The "load older" button belongs only to pages read backwards.
+        context = {"page": page.items, "current": current, "has_older": before is not None and page.has_older}
+        return render(request, "chat/_history.html", context)
     form = MessageForm(request.POST, request.FILES)
     if not form.is_valid():
         return _refused(request, "; ".join(" ".join(errors) for errors in form.errors.values()))

@@ -100,7 +100,7 @@ def test_it_paginates_history_with_a_load_older_button(client_for, maria, crew):
     client = client_for(maria)
     page = client.get(reverse("chat:conversation", args=[crew.pk])).content.decode()
     assert "m59" in page and "m9<" not in page and 'data-testid="load-older"' in page
-    first_shown = selectors.messages_page(conversation=crew)[0].pk
+    first_shown = selectors.messages_page(conversation=crew).items[0].pk
     older = client.get(reverse("chat:messages", args=[crew.pk]), {"before": first_shown}, **HTMX).content.decode()
     assert "m0<" in older and "m9<" in older and "m10<" not in older and "load-older" not in older
 
