@@ -25,7 +25,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from chat import presence, selectors, services
-from chat.models import Conversation, Membership, Message
+from chat.models import Conversation, Message
 from nexus.errors import error_text
 from nexus.notify import unread_count
 from nexus.permissions import Action, can
@@ -314,38 +314,23 @@ def _batcher() -> _SendBatcher:
 def _send_batch(items: list[tuple]) -> list:
     """Save what several sockets sent: each item's message id or the error that refused it.
 
-    Memberships (with their conversations) and parents come in one query each
-    (a plain IN on both columns: an OR of pairs cost more to build than to run);
-    the service then checks and writes every message in one transaction.
+    Conversations and parents come in one query each; the service checks
+    every sender's membership (one query) and writes every message in one
+    transaction.
     """
-    pairs = {(user.pk, conversation_id) for user, conversation_id, _content, _parent in items}
-    memberships = Membership.objects.select_related("conversation").filter(
-        user_id__in={user_id for user_id, _ in pairs}, conversation_id__in={conversation for _, conversation in pairs}
-    )
-    conversations: dict[int, Conversation] = {}
-    for membership in memberships:
-        if (membership.user_id, membership.conversation_id) not in pairs:
-            continue
-        conversation = conversations.setdefault(membership.conversation_id, membership.conversation)
-        conversation.checked_memberships = getattr(conversation, "checked_memberships", {})
-        conversation.checked_memberships[membership.user_id] = membership
+    conversations = Conversation.objects.in_bulk({conversation_id for _user, conversation_id, *_rest in items})
     parent_ids = {parent for *_rest, parent in items if parent is not None}
     parents = Message.objects.select_related("parent").in_bulk(parent_ids) if parent_ids else {}
     results: list = [None] * len(items)
     posts, places = [], []
     for index, (user, conversation_id, content, parent_id) in enumerate(items):
-        conversation = conversations.get(conversation_id)
-        if (
-            conversation is None
-            or conversation.organization_id != user.organization_id
-            or user.pk not in conversation.checked_memberships
-        ):
+        if conversation_id not in conversations:
             results[index] = FrameError("No such conversation, or you are not in it.")
             continue
         if parent_id is not None and parent_id not in parents:
             results[index] = FrameError("No such message to reply to.")
             continue
-        posts.append(services.Post(user, conversation, content, parents.get(parent_id)))
+        posts.append(services.Post(user, conversations[conversation_id], content, parents.get(parent_id)))
         places.append(index)
     for index, result in zip(places, services.send_messages(posts=posts), strict=True):
         results[index] = result.pk if isinstance(result, Message) else result

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -60,17 +60,31 @@ def _require_chat(user: User) -> None:
     require(user, Action.CHAT)
 
 
-def _membership(user: User, conversation: Conversation) -> Membership:
-    """The user's membership, or PermissionDenied (callers found the conversation through a selector)."""
+def _membership(user: User, conversation: Conversation, known: dict | None = None) -> Membership:
+    """The user's membership, or PermissionDenied (callers found the conversation through a selector).
+
+    `known` holds memberships a batch of sends loaded together, by (user id, conversation id).
+    """
     if conversation.organization_id != user.organization_id:
         raise PermissionDenied("That conversation is not of your organization.")
-    # The socket's batch loads the memberships of everyone sending with their conversation, in one query.
-    membership = getattr(conversation, "checked_memberships", {}).get(user.pk)
-    if membership is None:
+    if known is not None:
+        membership = known.get((user.pk, conversation.pk))
+    else:
         membership = Membership.objects.filter(conversation=conversation, user=user).first()
     if membership is None:
         raise PermissionDenied("Join the conversation first.")
     return membership
+
+
+def _memberships_of(posts: list["Post"]) -> dict[tuple[int, int], Membership]:
+    """The senders' memberships in their conversations, by (user id, conversation id), in one query."""
+    pairs = {(post.sender.pk, post.conversation.pk) for post in posts}
+    found = Membership.objects.filter(
+        user_id__in={user_id for user_id, _ in pairs}, conversation_id__in={pk for _, pk in pairs}
+    )
+    return {
+        key: membership for membership in found if (key := (membership.user_id, membership.conversation_id)) in pairs
+    }
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -367,22 +381,34 @@ def _attach(message: Message, upload) -> None:
     message.attachment.save(name, upload, save=False)
 
 
-def _notify_recipients(message: Message, mentioned: list[int], listeners: dict[int, list[int]] | None = None) -> None:
-    """Bell notifications: @mentions always; direct messages and, for those who chose it, every message.
+def _listeners(conversations: Iterable[Conversation]) -> dict[int, list[int]]:
+    """Who gets a bell for every new message, per conversation: unmuted members of direct conversations,
+    and elsewhere unmuted members who chose "all". One query for a whole batch; usually it finds nobody."""
+    conversations = {conversation.pk: conversation for conversation in conversations}
+    direct = [pk for pk, conversation in conversations.items() if conversation.is_direct]
+    rows = (
+        Membership.objects.filter(conversation_id__in=list(conversations), muted=False)
+        .filter(Q(conversation_id__in=direct) | Q(user__profile__chat_notifications=UserProfile.ChatNotifications.ALL))
+        .values_list("conversation_id", "user_id")
+    )
+    listeners: dict[int, list[int]] = {}
+    for conversation_id, user_id in rows:
+        listeners.setdefault(conversation_id, []).append(user_id)
+    return listeners
 
-    One query per conversation (`listeners` keeps its answer for the other
-    messages of a batch) for the usual message that notifies nobody, one more
-    when someone is to be told.
-    """
+
+def _notify_recipients(posted: list[tuple[Message, list[int]]], *, new: bool = True) -> None:
+    """Bell notifications for (message, ids it mentions) pairs: @mentions always; for `new` messages also
+    the listeners (see `_listeners`). The usual batch that notifies nobody costs one query."""
+    listeners = _listeners(message.conversation for message, _ in posted) if new else {}
+    for message, mentioned in posted:
+        _notify_one(message, mentioned, listeners.get(message.conversation_id, []))
+
+
+def _notify_one(message: Message, mentioned: list[int], listeners: list[int]) -> None:
     conversation = message.conversation
-    listeners = {} if listeners is None else listeners
-    if conversation.pk not in listeners:
-        wanting = Membership.objects.filter(conversation=conversation, muted=False)
-        if not conversation.is_direct:
-            wanting = wanting.filter(user__profile__chat_notifications=UserProfile.ChatNotifications.ALL)
-        listeners[conversation.pk] = list(wanting.values_list("user_id", flat=True))
     mention_ids = [pk for pk in mentioned if pk != message.sender_id]
-    listener_ids = [pk for pk in listeners[conversation.pk] if pk != message.sender_id and pk not in mention_ids]
+    listener_ids = [pk for pk in listeners if pk != message.sender_id and pk not in mention_ids]
     if mention_ids:
         # Only people who can read the conversation: its members.
         members = set(
@@ -467,11 +493,11 @@ class Post:
     upload: Any = None
 
 
-def _prepare(post: Post) -> tuple[Message, list[int]]:
+def _prepare(post: Post, memberships: dict) -> tuple[Message, list[int]]:
     """The unsaved message and the ids it mentions, or the reason it may not be sent."""
     sender, conversation = post.sender, post.conversation
     _require_chat(sender)
-    _membership(sender, conversation)
+    _membership(sender, conversation, memberships)
     _check_open(conversation)
     content = _clean_content(post.content, required=post.upload is None)
     parent = _check_parent(conversation, post.parent)
@@ -498,11 +524,12 @@ def send_messages(*, posts: list[Post]) -> list[Message | ValidationError | Perm
     many messages instead of once each; every message still gets its own
     broadcast and notifications after the commit.
     """
+    memberships = _memberships_of(posts)
     results: list[Message | ValidationError | PermissionDenied] = []
     checked: list[tuple[int, Message, list[int]]] = []
     for index, post in enumerate(posts):
         try:
-            message, mentioned = _prepare(post)
+            message, mentioned = _prepare(post, memberships)
         except (ValidationError, PermissionDenied) as error:
             results.append(error)
             continue
@@ -523,9 +550,7 @@ def send_messages(*, posts: list[Post]) -> list[Message | ValidationError | Perm
             if mentioned:
                 message.mentions.set(mentioned)
         _after_posts([message for message, _ in ready])
-        listeners: dict[int, list[int]] = {}
-        for message, mentioned in ready:
-            _notify_recipients(message, mentioned, listeners)
+        _notify_recipients(ready)
     return results
 
 
@@ -567,8 +592,10 @@ def _after_posts(messages: list[Message]) -> None:
         newest[conversation_id] = max(newest.get(conversation_id, message.created_at), message.created_at)
         if message.parent_id:
             replies.setdefault(message.parent_id, []).append(message)
-    for conversation_id, when in newest.items():
-        Conversation.objects.filter(pk=conversation_id).update(last_message_at=when)
+    # One statement for every conversation of the batch.
+    Conversation.objects.filter(pk__in=list(newest)).update(
+        last_message_at=Case(*(When(pk=pk, then=Value(when)) for pk, when in newest.items()))
+    )
     for parent_id, children in replies.items():
         when = max(child.created_at for child in children)
         Message.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + len(children), last_reply_at=when)
@@ -597,7 +624,7 @@ def post_system_message(*, conversation: Conversation, content: str, parent: Mes
     if mentioned:
         message.mentions.set(mentioned)
     _after_posts([message])
-    _notify_recipients(message, mentioned)
+    _notify_recipients([(message, mentioned)])
     return message
 
 
@@ -634,7 +661,7 @@ def edit_message(*, actor: User, message: Message, content: str) -> Message:
     message.mentions.set(mentioned)
     _broadcast_message(message, "chat.changed")
     if newly_mentioned:
-        _notify_recipients(message, newly_mentioned)
+        _notify_recipients([(message, newly_mentioned)], new=False)
     return message
 
 

@@ -139,6 +139,36 @@ def test_editing_marks_the_message_and_notifies_new_mentions_only(maria, bob, ca
         services.edit_message(actor=bob, message=message, content="hijack")
 
 
+def test_editing_never_tells_every_message_listeners_again(maria, bob, carol, crew):
+    services.set_chat_notifications(user=carol, level=UserProfile.ChatNotifications.ALL)
+    message = services.send_message(sender=maria, conversation=crew, content="Shift notes")
+    services.edit_message(actor=maria, message=message, content="Shift notes for @bob")
+    assert _notified(carol) == ["Maria in Night shift: Shift notes"]
+    assert _notified(bob) == ["Maria mentioned you in Night shift: Shift notes for @bob"]
+
+
+def test_a_batch_over_many_conversations_costs_the_same_queries_as_one_conversation(
+    maria, bob, carol, alice, crew, django_assert_max_num_queries
+):
+    """Memberships, ordering and bell listeners are one statement each for the whole batch."""
+    groups = [services.create_group(actor=maria, name=f"Line {n}", members=[bob, carol]) for n in range(6)]
+    direct = services.get_or_create_direct(user=maria, other=alice)
+    services.send_messages(posts=[services.Post(maria, crew, "warm-up")])  # Loads the sender's profile once.
+    posts = [services.Post(maria, conversation, f"to {conversation.pk}") for conversation in [*groups, crew]]
+    with django_assert_max_num_queries(6):  # memberships, insert, ordering, listeners, savepoint and release
+        results = services.send_messages(posts=posts)
+    assert all(isinstance(result, Message) for result in results)
+    conversation_ids = [result.conversation_id for result in results]
+    orders = dict(Conversation.objects.filter(pk__in=conversation_ids).values_list("pk", "last_message_at"))
+    assert orders == {result.conversation_id: result.created_at for result in results}
+
+    services.set_chat_notifications(user=carol, level=UserProfile.ChatNotifications.ALL)
+    services.send_messages(posts=[services.Post(maria, conversation, "again") for conversation in [*groups, direct]])
+    assert len(_notified(carol)) == 6  # The six lines, not maria's direct conversation with alice.
+    assert _notified(alice) == ["Maria in a direct message: again"]
+    assert _notified(bob) == []
+
+
 def test_deleting_keeps_a_marker_and_drops_it_from_unread_counts(maria, bob, alice, crew):
     message = services.send_message(sender=maria, conversation=crew, content="oops", upload=png_upload())
     services.toggle_reaction(user=bob, message=message, emoji="👍")
