@@ -33,7 +33,14 @@ from chat.models import Conversation, Membership, Message, Reaction, SystemMessa
 from nexus.images import encode, open_image
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
-from nexus.realtime import organization_group, send_event_on_commit, send_json_on_commit, user_group
+from nexus.realtime import (
+    organization_group,
+    send_event_on_commit,
+    send_events_on_commit,
+    send_json_on_commit,
+    text_event,
+    user_group,
+)
 from nexus.reversing import url_for
 
 Kind = Conversation.Kind
@@ -602,8 +609,10 @@ def _after_posts(messages: list[Message]) -> None:
         children[0].parent.refresh_from_db(fields=["reply_count", "last_reply_at"])
         for child in children[1:]:
             child.parent = children[0].parent
-    for message in messages:
-        _broadcast_message(message)
+    # One round trip to the channel layer for the whole batch (see `send_events_now`).
+    send_events_on_commit(
+        [([conversation_group(message.conversation_id)], text_event(message_payload(message))) for message in messages]
+    )
 
 
 @transaction.atomic

@@ -130,4 +130,5 @@ def broadcasts(monkeypatch):
         sent.append((group, event))
 
     monkeypatch.setattr(layer, "group_send", record)
+    monkeypatch.setattr("nexus.realtime._redis_publisher", lambda layer: None)  # Redis or not, through group_send.
     return sent
