@@ -361,7 +361,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--group-size", type=int, default=10)
-    parser.add_argument("--rates", default="25,50,100,150,200,250", help="messages/s of each step, rising")
+    parser.add_argument(
+        "--rates", default="50,100,200,300,400,500,600,800,1000", help="messages/s of each step, rising"
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one step")
     parser.add_argument("--echo-seconds", type=float, default=5.0)
     parser.add_argument("--echo-depth", type=int, default=1, help="echo frames in flight per socket")
