@@ -74,3 +74,33 @@ def test_it_refuses_events_without_a_type_or_not_json_safe():
 def test_it_names_groups_per_organization_and_user():
     assert realtime.organization_group(7) == "org.7"
     assert realtime.user_group(7) == "user.7"
+
+
+def test_events_queued_together_arrive_in_order_after_the_commit():
+    async def scenario():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("org.993", channel)
+        await layer.group_add("user.993", channel)
+
+        def queue():
+            with transaction.atomic():
+                realtime.send_events_on_commit(
+                    [
+                        (["org.993"], realtime.text_event({"n": 1})),
+                        (["user.993", "org.993"], {"type": "hub.json", "payload": {"n": 2}}),
+                    ]
+                )
+
+        await sync_to_async(queue)()
+        received = [await asyncio.wait_for(layer.receive(channel), 2.0) for _ in range(3)]
+        await layer.group_discard("org.993", channel)
+        await layer.group_discard("user.993", channel)
+        return received
+
+    received = async_to_sync(scenario)()
+    assert received == [
+        {"type": "hub.text", "text": '{"n": 1}'},
+        {"type": "hub.json", "payload": {"n": 2}},
+        {"type": "hub.json", "payload": {"n": 2}},
+    ]
