@@ -28,8 +28,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization, User, UserProfile
-from chat import markdown, selectors
+from chat import selectors
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessage, SystemMessageDismissal
+from nexus import markdown
 from nexus.images import encode, open_image
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require

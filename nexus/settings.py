@@ -163,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "activities.tasks.mark_overdue_activities",
         "schedule": crontab(minute="*/5"),
     },
+    "publish-due-updates": {
+        "task": "updates.tasks.publish_due_updates",
+        "schedule": 30.0,
+    },
 }
 NEXUS_EMBEDDED_SCHEDULER = env_bool("NEXUS_EMBEDDED_SCHEDULER", EMBEDDED)
 NEXUS_HEALTH_CELERY = env_bool("NEXUS_HEALTH_CELERY", not EMBEDDED)
@@ -241,6 +245,23 @@ CHAT_MAX_UPLOAD_BYTES = env_int("NEXUS_CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 CHAT_MAX_IMAGE_PIXELS = env_int("NEXUS_CHAT_MAX_IMAGE_PIXELS", 40_000_000)
 CHAT_RATE_LIMIT = env_int("NEXUS_CHAT_RATE_LIMIT", 30)
 CHAT_RATE_WINDOW = env_int("NEXUS_CHAT_RATE_WINDOW", 10)
+# Updates: what may be attached, and how large. Types are checked against the file's content.
+UPDATES_MAX_FILE_BYTES = env_int("NEXUS_UPDATES_MAX_FILE_BYTES", 20 * 1024 * 1024)
+UPDATES_MAX_VIDEO_BYTES = env_int("NEXUS_UPDATES_MAX_VIDEO_BYTES", 50 * 1024 * 1024)
+UPDATES_MAX_IMAGE_PIXELS = env_int("NEXUS_UPDATES_MAX_IMAGE_PIXELS", 40_000_000)
+UPDATES_MAX_FILES = env_int("NEXUS_UPDATES_MAX_FILES", 10)
+UPDATES_ATTACHMENT_TYPES = frozenset(
+    env_list(
+        "NEXUS_UPDATES_ATTACHMENT_TYPES",
+        "application/pdf,text/csv,text/plain,text/markdown,image/png,image/jpeg,image/gif,image/webp,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,application/zip",
+    )
+)
+UPDATES_MEDIA_TYPES = frozenset(
+    env_list("NEXUS_UPDATES_MEDIA_TYPES", "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm")
+)
 # WebSocket frames from one browser tab: a burst of this many, refilled at this rate per second.
 WS_FRAME_BURST = env_int("NEXUS_WS_FRAME_BURST", 40)
 WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)

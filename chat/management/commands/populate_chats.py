@@ -24,8 +24,8 @@ from accounts.models import Organization, User
 from accounts.selectors import organizations_to_populate
 from activities.management.commands.populate_activities import AREAS, LINES, MACHINES, PRODUCTS, SUPPLIERS
 from chat import services
-from chat.markdown import mentioned_usernames
 from chat.models import Conversation, Message, Reaction
+from nexus.markdown import mentioned_usernames
 from nexus.permissions import Role
 from nexus.tenancy import scoped
 

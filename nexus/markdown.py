@@ -1,4 +1,4 @@
-"""Light markdown for chat: bold, italics, inline code, code blocks, links, lists and @mentions.
+"""Light markdown for chat messages and updates: bold, italics, inline code, code blocks, links, lists and @mentions.
 
 Everything is HTML-escaped first and markup is added only by the patterns
 below, so raw HTML in a message always shows as text and no attribute can be

@@ -1,0 +1,86 @@
+"""What an uploaded file really is, read from its first bytes rather than its name.
+
+Updates accept documents, images and short videos; a file whose content does
+not match one of the allowed kinds is refused, whatever its extension says.
+"""
+
+import mimetypes
+import zipfile
+
+from django.core.exceptions import ValidationError
+
+# Office Open XML documents are ZIP files that hold one of these folders.
+_OFFICE_PARTS = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+_TEXT_TYPES = {".csv": "text/csv", ".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
+
+
+def _sniff_zip(upload) -> str:
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return ""
+    finally:
+        upload.seek(0)
+    if "[Content_Types].xml" in names:
+        for prefix, mime_type in _OFFICE_PARTS.items():
+            if any(name.startswith(prefix) for name in names):
+                return mime_type
+    return "application/zip"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # The head may end inside a multi-byte character; only an error before the last 3 bytes counts.
+        return error.start >= len(head) - 3
+    return True
+
+
+def sniff(upload, filename: str) -> str:
+    """The MIME type the content shows, or "" when it is none of the kinds Nexus knows."""
+    upload.seek(0)
+    head = upload.read(4096)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_zip(upload)
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension in _TEXT_TYPES and _looks_like_text(head):
+        return _TEXT_TYPES[extension]
+    return ""
+
+
+def check_upload(upload, *, allowed: set[str] | frozenset[str], max_bytes: int) -> tuple[str, str]:
+    """(clean file name, MIME type read from the content), or ValidationError saying why the upload is refused."""
+    name = (getattr(upload, "name", "") or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+    if upload.size == 0:
+        raise ValidationError(f"{name}: the file is empty.")
+    if upload.size > max_bytes:
+        raise ValidationError(f"{name}: the file is too large (at most {max_bytes // (1024 * 1024)} MB).")
+    mime_type = sniff(upload, name)
+    if not mime_type or mime_type not in allowed:
+        kinds = ", ".join(sorted({(mimetypes.guess_extension(kind) or kind).lstrip(".") for kind in allowed}))
+        raise ValidationError(f"{name}: this kind of file is not accepted (accepted: {kinds}).")
+    return name, mime_type

@@ -1,0 +1,509 @@
+"""State changes of updates: write, publish or schedule, edit, delete, comment, like, acknowledge, remind.
+
+Each function is one action: it checks permission, validates, saves and
+queues notifications and live events for after the commit. Views, the API, the
+periodic job and higher apps (reports post shift reports through
+`post_update`) call these; nothing else saves these models.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from nexus import markdown
+from nexus.images import encode, open_image
+from nexus.notify import notify
+from nexus.permissions import Action, Role, can, require
+from nexus.realtime import organization_group, send_events_on_commit, text_event, user_group
+from nexus.uploads import check_upload
+from updates.models import (
+    Priority,
+    Update,
+    UpdateAttachment,
+    UpdateComment,
+    UpdateLike,
+    UpdateMedia,
+    UpdateRecipient,
+    UpdateType,
+)
+
+MAX_TITLE_LENGTH = 200
+MAX_CONTENT_LENGTH = 50_000
+MAX_COMMENT_LENGTH = 5_000
+MAX_CAPTION_LENGTH = 500
+THUMBNAIL_SIZE = 640
+# A reminder goes out at most this often per update, so nobody is paged in a loop.
+REMIND_EVERY = timedelta(minutes=10)
+
+
+@dataclass
+class Draft:
+    """What an author writes; `create_update` and `edit_update` take one."""
+
+    title: str
+    content: str = ""
+    type: str = UpdateType.ANNOUNCEMENT
+    priority: str = Priority.MEDIUM
+    target_all: bool = True
+    target_roles: list[str] = field(default_factory=list)
+    target_users: list[User] = field(default_factory=list)
+
+
+# Who may do what. The role part comes from nexus.permissions.
+
+
+def may_manage(user: User, update: Update) -> bool:
+    """The author (while still allowed to broadcast) and admins edit, publish and see acknowledgements."""
+    if update.organization_id != user.organization_id or not can(user, Action.BROADCAST_UPDATE):
+        return False
+    return update.created_by_id == user.pk or user.role == Role.ADMIN
+
+
+def _require_manage(user: User, update: Update) -> None:
+    if not may_manage(user, update):
+        raise PermissionDenied("Only the author or an administrator may do that to this update.")
+
+
+def _require_visible(user: User, update: Update) -> None:
+    """The caller found the update through a selector; this guards direct service calls."""
+    from updates.selectors import can_see
+
+    if not can_see(user, update):
+        raise PermissionDenied("That update is not shown to you.")
+
+
+# Validation
+
+
+def _clean_draft(organization_id: int, draft: Draft) -> Draft:
+    errors = {}
+    title = (draft.title or "").strip()
+    content = (draft.content or "").replace("\r\n", "\n").strip()
+    if not title:
+        errors["title"] = "Give the update a title."
+    elif len(title) > MAX_TITLE_LENGTH:
+        errors["title"] = f"The title is too long: at most {MAX_TITLE_LENGTH} characters."
+    if len(content) > MAX_CONTENT_LENGTH:
+        errors["content"] = f"The text is too long: at most {MAX_CONTENT_LENGTH:,} characters."
+    if draft.type not in UpdateType.values:
+        errors["type"] = f"Unknown type {draft.type!r}."
+    if draft.priority not in Priority.values:
+        errors["priority"] = f"Unknown priority {draft.priority!r}."
+    roles = sorted(set(draft.target_roles or []))
+    if any(role not in Role.values for role in roles):
+        errors["target_roles"] = "Unknown role."
+    people = list({person.pk: person for person in draft.target_users or []}.values())
+    if any(person.organization_id != organization_id or not person.is_active for person in people):
+        errors["target_users"] = "Choose active people of your organization."
+    if not draft.target_all and not roles and not people:
+        errors["target_all"] = "Choose who the update is for: everyone, some roles or some people."
+    if errors:
+        raise ValidationError(errors)
+    return Draft(
+        title=title,
+        content=content,
+        type=draft.type,
+        priority=draft.priority,
+        target_all=draft.target_all,
+        target_roles=[] if draft.target_all else roles,
+        target_users=[] if draft.target_all else people,
+    )
+
+
+def _check_when(when: datetime | None) -> None:
+    if when is not None and when <= timezone.now():
+        raise ValidationError({"published_at": "Choose a time in the future, or publish now."})
+
+
+def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[UpdateAttachment], list[UpdateMedia]]:
+    """Unsaved attachments and media for the uploads, or ValidationError naming the first bad one.
+
+    `media` holds (upload, caption) pairs. Every file is checked before any is stored.
+    """
+    files, media = list(files or []), list(media or [])
+    if len(files) + len(media) > settings.UPDATES_MAX_FILES:
+        raise ValidationError(f"At most {settings.UPDATES_MAX_FILES} files per update.")
+    attachments = []
+    for upload in files:
+        name, mime_type = check_upload(
+            upload, allowed=settings.UPDATES_ATTACHMENT_TYPES, max_bytes=settings.UPDATES_MAX_FILE_BYTES
+        )
+        attachment = UpdateAttachment(filename=name, file_size=upload.size, mime_type=mime_type)
+        attachment.upload = upload
+        attachments.append(attachment)
+    shown = []
+    for upload, caption in media:
+        caption = (caption or "").strip()
+        if len(caption) > MAX_CAPTION_LENGTH:
+            raise ValidationError(f"A caption is too long: at most {MAX_CAPTION_LENGTH} characters.")
+        is_video = (getattr(upload, "name", "") or "").lower().endswith((".mp4", ".webm", ".mov"))
+        limit = settings.UPDATES_MAX_VIDEO_BYTES if is_video else settings.UPDATES_MAX_FILE_BYTES
+        name, mime_type = check_upload(upload, allowed=settings.UPDATES_MEDIA_TYPES, max_bytes=limit)
+        item = UpdateMedia(filename=name, file_size=upload.size, mime_type=mime_type, caption=caption)
+        item.upload, item.thumbnail_content = upload, None
+        if mime_type.startswith("image/"):
+            try:
+                image = open_image(upload, max_bytes=limit, max_pixels=settings.UPDATES_MAX_IMAGE_PIXELS)
+            except ValidationError as error:
+                raise ValidationError(f"{name}: {' '.join(error.messages)}") from None
+            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            item.media_type = UpdateMedia.MediaType.IMAGE
+            item.thumbnail_content = encode(image, name="thumb.jpg", image_format="JPEG")
+        else:
+            if upload.size > settings.UPDATES_MAX_VIDEO_BYTES:
+                raise ValidationError(f"{name}: the video is too large.")
+            item.media_type = UpdateMedia.MediaType.VIDEO
+        shown.append(item)
+    return attachments, shown
+
+
+def _save_files(update: Update, attachments: list[UpdateAttachment], media: list[UpdateMedia]) -> None:
+    """Store the checked uploads (`_prepare_files`) under the update's organization, then their rows."""
+    for attachment in attachments:
+        attachment.update = update
+        attachment.upload.seek(0)
+        attachment.file.save(attachment.filename, attachment.upload, save=False)
+        attachment.save()
+    for item in media:
+        item.update = update
+        item.upload.seek(0)
+        item.media_file.save(item.filename, item.upload, save=False)
+        if item.thumbnail_content is not None:
+            item.thumbnail.save("thumb.jpg", item.thumbnail_content, save=False)
+        item.save()
+
+
+# Writing and publishing
+
+
+def _apply(update: Update, draft: Draft) -> None:
+    update.title, update.content = draft.title, draft.content
+    update.content_html = markdown.render(draft.content)
+    update.type, update.priority = draft.type, draft.priority
+    update.target_all, update.target_roles = draft.target_all, draft.target_roles
+
+
+@transaction.atomic
+def create_update(
+    *,
+    author: User,
+    draft: Draft,
+    files: Iterable = (),
+    media: Iterable[tuple] = (),
+    publish: bool = False,
+    publish_at: datetime | None = None,
+) -> Update:
+    """A new update: a draft, published now (`publish`), or scheduled for `publish_at`."""
+    require(author, Action.BROADCAST_UPDATE)
+    draft = _clean_draft(author.organization_id, draft)
+    _check_when(publish_at)
+    attachments, shown = _prepare_files(files, media)
+    update = Update(organization_id=author.organization_id, created_by=author)
+    _apply(update, draft)
+    update.save()
+    update.target_users.set(draft.target_users)
+    _save_files(update, attachments, shown)
+    if publish:
+        _publish(update)
+    elif publish_at is not None:
+        update.published_at = publish_at
+        update.save(update_fields=["published_at", "updated_at"])
+    return update
+
+
+def post_update(
+    *,
+    organization: Organization,
+    title: str,
+    content: str = "",
+    type: str = UpdateType.ANNOUNCEMENT,
+    priority: str = Priority.MEDIUM,
+    target_roles: Iterable[str] = (),
+    target_users: Iterable[User] = (),
+    files: Iterable = (),
+) -> Update:
+    """Publish an update from the system (no author) right away; how other apps (shift reports) post.
+
+    With no roles and no people it goes to the whole organization.
+    """
+    roles, people = list(target_roles), list(target_users)
+    draft = Draft(title, content, type, priority, not roles and not people, roles, people)
+    with transaction.atomic():
+        draft = _clean_draft(organization.pk, draft)
+        attachments, shown = _prepare_files(files, ())
+        update = Update(organization=organization, created_by=None)
+        _apply(update, draft)
+        update.save()
+        update.target_users.set(draft.target_users)
+        _save_files(update, attachments, shown)
+        _publish(update)
+    return update
+
+
+def _audience(update: Update) -> list[User]:
+    people = User.objects.filter(organization_id=update.organization_id, is_active=True)
+    if not update.target_all:
+        chosen = set(update.target_users.values_list("pk", flat=True))
+        people = [person for person in people if person.role in update.target_roles or person.pk in chosen]
+    return list(people)
+
+
+def _publish(update: Update) -> None:
+    """Fix the audience, stamp the time, and tell everyone in it (after the commit)."""
+    audience = _audience(update)
+    update.is_published = True
+    update.published_at = timezone.now()
+    update.save(update_fields=["is_published", "published_at", "updated_at"])
+    UpdateRecipient.objects.bulk_create(
+        [UpdateRecipient(update=update, user=person) for person in audience], ignore_conflicts=True
+    )
+    author = update.created_by
+    who = author.display_name if author else "Nexus"
+    ask = " Please acknowledge." if update.needs_acknowledgement else ""
+    notify(
+        recipients=audience,
+        verb="published an update",
+        actor=author,
+        target=update,
+        description=f"{who}: {update.title}.{ask}",
+        level="warning" if update.priority in (Priority.HIGH, Priority.CRITICAL) else "info",
+    )
+    event = text_event({"type": "updates.published", "id": update.pk, "priority": update.priority})
+    if update.target_all:
+        send_events_on_commit([([organization_group(update.organization_id)], event)])
+    else:
+        send_events_on_commit([([user_group(person.pk) for person in audience], event)])
+
+
+def _locked(update: Update) -> Update:
+    return Update.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=update.pk)
+
+
+@transaction.atomic
+def publish_update(*, actor: User, update: Update) -> Update:
+    """Publish a draft or a scheduled update now."""
+    update = _locked(update)
+    _require_manage(actor, update)
+    if update.is_deleted:
+        raise ValidationError("A deleted update cannot be published.")
+    if update.is_published:
+        raise ValidationError("The update is already published.")
+    _publish(update)
+    return update
+
+
+@transaction.atomic
+def schedule_update(*, actor: User, update: Update, when: datetime | None) -> Update:
+    """Publish a draft at `when` (a future time), or take it back to a draft with None."""
+    update = _locked(update)
+    _require_manage(actor, update)
+    if update.is_published or update.is_deleted:
+        raise ValidationError("Only drafts and scheduled updates can be scheduled.")
+    _check_when(when)
+    update.published_at = when
+    update.save(update_fields=["published_at", "updated_at"])
+    return update
+
+
+def publish_due_updates(*, now: datetime | None = None) -> int:
+    """Publish every scheduled update whose time has come, each exactly once; returns how many.
+
+    Idempotent and safe to run twice at once: each update is re-read under its
+    row lock and skipped when another run published it first.
+    """
+    now = now or timezone.now()
+    due = Update.objects.filter(is_published=False, deleted_at__isnull=True, published_at__lte=now)
+    published = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            update = _locked(Update(pk=pk))
+            if update.is_published or update.is_deleted or update.published_at is None or update.published_at > now:
+                continue
+            _publish(update)
+            published += 1
+    return published
+
+
+@transaction.atomic
+def edit_update(*, actor: User, update: Update, draft: Draft, files: Iterable = (), media: Iterable = ()) -> Update:
+    """Change an update. A published one keeps its audience and gets an edit mark."""
+    update = _locked(update)
+    _require_manage(actor, update)
+    if update.is_deleted:
+        raise ValidationError("A deleted update cannot be edited.")
+    draft = _clean_draft(update.organization_id, draft)
+    if update.is_published:
+        # The audience was fixed when it was published; the targets stay as they were.
+        draft.target_all, draft.target_roles = update.target_all, update.target_roles
+        update.edited_at = timezone.now()
+    attachments, shown = _prepare_files(files, media)
+    if update.attachments.count() + update.media.count() + len(attachments) + len(shown) > settings.UPDATES_MAX_FILES:
+        raise ValidationError(f"At most {settings.UPDATES_MAX_FILES} files per update.")
+    _apply(update, draft)
+    update.save()
+    if not update.is_published:
+        update.target_users.set(draft.target_users)
+    _save_files(update, attachments, shown)
+    if update.is_published:
+        send_events_on_commit([([_group_of(update)], text_event({"type": "updates.changed", "id": update.pk}))])
+    return update
+
+
+def _group_of(update: Update) -> str:
+    return organization_group(update.organization_id)
+
+
+def _delete_files(update: Update) -> None:
+    stored = [a.file for a in update.attachments.all()]
+    stored += [f for m in update.media.all() for f in (m.media_file, m.thumbnail) if f]
+
+    def remove():
+        for field_file in stored:
+            field_file.storage.delete(field_file.name)
+
+    transaction.on_commit(remove)
+
+
+@transaction.atomic
+def delete_update(*, actor: User, update: Update) -> bool:
+    """Soft-delete for the author (hidden from everyone, kept), hard delete for admins. True when hard."""
+    update = _locked(update)
+    if update.organization_id != actor.organization_id:
+        raise PermissionDenied("That update is not of your organization.")
+    if actor.role == Role.ADMIN and can(actor, Action.BROADCAST_UPDATE):
+        _delete_files(update)
+        update.delete()
+        return True
+    _require_manage(actor, update)
+    if update.is_deleted:
+        return False
+    update.deleted_at = timezone.now()
+    update.save(update_fields=["deleted_at", "updated_at"])
+    return False
+
+
+# Reactions to a published update
+
+
+def _require_open(update: Update) -> None:
+    if not update.is_published or update.is_deleted:
+        raise ValidationError("The update is not published.")
+
+
+@transaction.atomic
+def add_comment(*, user: User, update: Update, content: str, parent: UpdateComment | None = None) -> UpdateComment:
+    _require_visible(user, update)
+    _require_open(update)
+    content = (content or "").replace("\r\n", "\n").strip()
+    if not content:
+        raise ValidationError({"content": "Write something first."})
+    if len(content) > MAX_COMMENT_LENGTH:
+        raise ValidationError({"content": f"The comment is too long: at most {MAX_COMMENT_LENGTH:,} characters."})
+    if parent is not None:
+        if parent.update_id != update.pk:
+            raise ValidationError({"parent": "Reply to a comment of this update."})
+        parent = parent.parent or parent
+    comment = UpdateComment.objects.create(
+        update=update, author=user, parent=parent, content=content, content_html=markdown.render(content)
+    )
+    told = [update.created_by] if update.created_by else []
+    if parent is not None:
+        told.append(parent.author)
+    notify(
+        recipients=told,
+        verb="commented on",
+        actor=user,
+        target=update,
+        description=f"{user.display_name} commented on {update.title}: {content[:140]}",
+    )
+    send_events_on_commit(
+        [([_group_of(update)], text_event({"type": "updates.comment", "id": update.pk, "comment": comment.pk}))]
+    )
+    return comment
+
+
+@transaction.atomic
+def delete_comment(*, actor: User, comment: UpdateComment) -> None:
+    """The comment's author, or whoever manages the update, removes it (and its replies)."""
+    update = comment.update
+    if comment.author_id != actor.pk and not may_manage(actor, update):
+        raise PermissionDenied("Only the comment's author or the update's author may remove it.")
+    comment.delete()
+
+
+@transaction.atomic
+def set_like(*, user: User, update: Update, liked: bool) -> int:
+    """Like or unlike; returns the update's like count after."""
+    _require_visible(user, update)
+    _require_open(update)
+    if liked:
+        UpdateLike.objects.get_or_create(update=update, user=user)
+    else:
+        UpdateLike.objects.filter(update=update, user=user).delete()
+    return UpdateLike.objects.filter(update=update).count()
+
+
+def acknowledgement_counts(update: Update) -> tuple[int, int]:
+    """(acknowledged, recipients) of a published update."""
+    receipts = UpdateRecipient.objects.filter(update=update)
+    return receipts.exclude(acknowledged_at=None).count(), receipts.count()
+
+
+def _push_acknowledgements(update: Update) -> None:
+    """The author's open pages show the new count (an out-of-band swap of `#update-<id>-acks`)."""
+    if update.created_by_id is None:
+        return
+    acknowledged, total = acknowledgement_counts(update)
+    html = render_to_string(
+        "updates/_ack_count.html", {"update": update, "acknowledged": acknowledged, "total": total, "oob": True}
+    )
+    send_events_on_commit([([user_group(update.created_by_id)], {"type": "hub.fragment", "html": html})])
+
+
+@transaction.atomic
+def acknowledge(*, user: User, update: Update) -> UpdateRecipient:
+    """The recipient read a critical update. Acknowledging twice changes nothing."""
+    _require_open(update)
+    if not update.needs_acknowledgement:
+        raise ValidationError("This update does not ask for acknowledgement.")
+    receipt = UpdateRecipient.objects.select_for_update().filter(update=update, user=user).first()
+    if receipt is None:
+        raise PermissionDenied("The update was not sent to you.")
+    if receipt.acknowledged_at is None:
+        receipt.acknowledged_at = timezone.now()
+        receipt.save(update_fields=["acknowledged_at"])
+        _push_acknowledgements(update)
+    return receipt
+
+
+@transaction.atomic
+def remind(*, actor: User, update: Update) -> int:
+    """Notify every recipient who has not acknowledged yet; returns how many were reminded."""
+    update = _locked(update)
+    _require_manage(actor, update)
+    _require_open(update)
+    if not update.needs_acknowledgement:
+        raise ValidationError("Only critical updates ask for acknowledgement.")
+    now = timezone.now()
+    if update.reminded_at is not None and now - update.reminded_at < REMIND_EVERY:
+        minutes = int(REMIND_EVERY.total_seconds() // 60)
+        raise ValidationError(f"A reminder went out less than {minutes} minutes ago.")
+    pending = User.objects.filter(update_receipts__update=update, update_receipts__acknowledged_at=None, is_active=True)
+    people = notify(
+        recipients=list(pending),
+        verb="reminds you to acknowledge",
+        actor=actor,
+        target=update,
+        description=f"{actor.display_name} reminds you to acknowledge: {update.title}",
+        level="warning",
+    )
+    update.reminded_at = now
+    update.save(update_fields=["reminded_at", "updated_at"])
+    return len(people)
