@@ -268,3 +268,19 @@ def test_the_feed_costs_the_same_queries_for_many_updates(maria, bob, carol, dja
         page = selectors.feed(user=bob).items
     assert len(page) == 12 and page[0].like_count == 1 and page[0].comment_count == 1
     assert page[0].recipient_count == 3 and page[0].acknowledged_count == 0
+
+
+def test_the_periodic_job_publishes_due_updates_every_half_minute(maria, bob, settings):
+    from nexus.celery import app
+    from updates import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["publish-due-updates"]
+    assert entry["task"] == "updates.tasks.publish_due_updates" and entry["schedule"] == 30.0
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        services.create_update(author=maria, draft=_draft(), publish_at=start + timedelta(seconds=20))
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        assert tasks.publish_due_updates.apply().get() == 1
+        assert tasks.publish_due_updates() == 0
