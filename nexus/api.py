@@ -21,6 +21,7 @@ from chat.api import router as chat_router
 from nexus.errors import error_text
 from nexus.notifications_api import router as notifications_router
 from projects.api import router as projects_router
+from updates.api import router as updates_router
 
 
 class SessionAuth(NinjaSessionAuth):
@@ -83,4 +84,5 @@ api.add_router("/", accounts_router)
 api.add_router("/", activities_router)
 api.add_router("/", projects_router)
 api.add_router("/", chat_router)
+api.add_router("/", updates_router)
 api.add_router("/", notifications_router)

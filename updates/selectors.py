@@ -6,9 +6,9 @@ updates are seen by nobody. Everything else is a 404, in pages and the API.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -16,6 +16,8 @@ from accounts.models import User
 from updates.models import Priority, Update, UpdateComment, UpdateLike, UpdateRecipient, UpdateType
 
 FEED_PAGE_SIZE = 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _received_by(user: User):
@@ -75,13 +77,18 @@ class FeedPage:
     next_cursor: str | None
 
 
+def _cursor_after(update: Update) -> str:
+    """An opaque, URL-safe position: the publication time in microseconds and the id."""
+    return f"{(update.published_at - _EPOCH) // _MICROSECOND}_{update.pk}"
+
+
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     if not cursor:
         return None
     try:
-        when, _, pk = cursor.rpartition("_")
-        return datetime.fromisoformat(when), int(pk)
-    except ValueError:
+        micros, pk = cursor.split("_")
+        return _EPOCH + int(micros) * _MICROSECOND, int(pk)
+    except (ValueError, OverflowError, OSError):
         raise Http404("No such page.") from None
 
 
@@ -100,14 +107,14 @@ def feed(*, user: User, filters: FeedFilters | None = None, cursor: str | None =
     rows = list(_decorated(updates.order_by("-published_at", "-pk"), user)[: limit + 1])
     items = rows[:limit]
     more = len(rows) > limit
-    next_cursor = f"{items[-1].published_at.isoformat()}_{items[-1].pk}" if more and items else None
+    next_cursor = _cursor_after(items[-1]) if more and items else None
     return FeedPage(items, next_cursor)
 
 
 def drafts_of(*, user: User) -> list[Update]:
-    """The user's drafts and scheduled updates, next to be published first."""
+    """The user's scheduled updates, next to be published first, then their drafts, newest first."""
     updates = visible_updates(user=user).filter(created_by=user, is_published=False)
-    return list(_decorated(updates.order_by("published_at", "-created_at"), user))
+    return list(_decorated(updates.order_by(F("published_at").asc(nulls_last=True), "-created_at"), user))
 
 
 def get_update_for_user_or_404(*, user: User, pk) -> Update:

@@ -7,12 +7,14 @@ periodic job and higher apps (reports post shift reports through
 """
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -60,10 +62,15 @@ class Draft:
 
 
 def may_manage(user: User, update: Update) -> bool:
-    """The author (while still allowed to broadcast) and admins edit, publish and see acknowledgements."""
+    """The author (while still allowed to broadcast), and admins the update reaches, edit it, publish it and
+    see its acknowledgements. An admin it was not sent to never sees it at all."""
     if update.organization_id != user.organization_id or not can(user, Action.BROADCAST_UPDATE):
         return False
-    return update.created_by_id == user.pk or user.role == Role.ADMIN
+    if update.created_by_id == user.pk:
+        return True
+    from updates.selectors import can_see
+
+    return user.role == Role.ADMIN and can_see(user, update)
 
 
 def _require_manage(user: User, update: Update) -> None:
@@ -143,9 +150,13 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
         caption = (caption or "").strip()
         if len(caption) > MAX_CAPTION_LENGTH:
             raise ValidationError(f"A caption is too long: at most {MAX_CAPTION_LENGTH} characters.")
-        is_video = (getattr(upload, "name", "") or "").lower().endswith((".mp4", ".webm", ".mov"))
-        limit = settings.UPDATES_MAX_VIDEO_BYTES if is_video else settings.UPDATES_MAX_FILE_BYTES
-        name, mime_type = check_upload(upload, allowed=settings.UPDATES_MEDIA_TYPES, max_bytes=limit)
+        name, mime_type = check_upload(
+            upload, allowed=settings.UPDATES_MEDIA_TYPES, max_bytes=settings.UPDATES_MAX_VIDEO_BYTES
+        )
+        # Videos may be larger than other files; what a file is comes from its content, not its name.
+        limit = settings.UPDATES_MAX_VIDEO_BYTES if mime_type.startswith("video/") else settings.UPDATES_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise ValidationError(f"{name}: the file is too large (at most {limit // (1024 * 1024)} MB).")
         item = UpdateMedia(filename=name, file_size=upload.size, mime_type=mime_type, caption=caption)
         item.upload, item.thumbnail_content = upload, None
         if mime_type.startswith("image/"):
@@ -157,15 +168,17 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
             item.media_type = UpdateMedia.MediaType.IMAGE
             item.thumbnail_content = encode(image, name="thumb.jpg", image_format="JPEG")
         else:
-            if upload.size > settings.UPDATES_MAX_VIDEO_BYTES:
-                raise ValidationError(f"{name}: the video is too large.")
             item.media_type = UpdateMedia.MediaType.VIDEO
         shown.append(item)
     return attachments, shown
 
 
 def _save_files(update: Update, attachments: list[UpdateAttachment], media: list[UpdateMedia]) -> None:
-    """Store the checked uploads (`_prepare_files`) under the update's organization, then their rows."""
+    """Store the checked uploads (`_prepare_files`) under the update's organization, then their rows.
+
+    Call inside the transaction; if it rolls back, the stored files are removed
+    too (see `_removing_files_on_failure`).
+    """
     for attachment in attachments:
         attachment.update = update
         attachment.upload.seek(0)
@@ -181,6 +194,19 @@ def _save_files(update: Update, attachments: list[UpdateAttachment], media: list
 
 
 # Writing and publishing
+
+
+@contextmanager
+def _removing_files_on_failure(attachments: list[UpdateAttachment], media: list[UpdateMedia]):
+    """Files are written to storage inside the transaction; a failure must not leave them behind."""
+    try:
+        yield
+    except BaseException:
+        stored = [a.file for a in attachments] + [f for m in media for f in (m.media_file, m.thumbnail)]
+        for field_file in stored:
+            if field_file and field_file.name:
+                field_file.storage.delete(field_file.name)
+        raise
 
 
 def _apply(update: Update, draft: Draft) -> None:
@@ -203,18 +229,20 @@ def create_update(
     """A new update: a draft, published now (`publish`), or scheduled for `publish_at`."""
     require(author, Action.BROADCAST_UPDATE)
     draft = _clean_draft(author.organization_id, draft)
-    _check_when(publish_at)
+    if not publish:
+        _check_when(publish_at)
     attachments, shown = _prepare_files(files, media)
-    update = Update(organization_id=author.organization_id, created_by=author)
-    _apply(update, draft)
-    update.save()
-    update.target_users.set(draft.target_users)
-    _save_files(update, attachments, shown)
-    if publish:
-        _publish(update)
-    elif publish_at is not None:
-        update.published_at = publish_at
-        update.save(update_fields=["published_at", "updated_at"])
+    with _removing_files_on_failure(attachments, shown):
+        update = Update(organization_id=author.organization_id, created_by=author)
+        _apply(update, draft)
+        update.save()
+        update.target_users.set(draft.target_users)
+        _save_files(update, attachments, shown)
+        if publish:
+            _publish(update)
+        elif publish_at is not None:
+            update.published_at = publish_at
+            update.save(update_fields=["published_at", "updated_at"])
     return update
 
 
@@ -238,21 +266,24 @@ def post_update(
     with transaction.atomic():
         draft = _clean_draft(organization.pk, draft)
         attachments, shown = _prepare_files(files, ())
-        update = Update(organization=organization, created_by=None)
-        _apply(update, draft)
-        update.save()
-        update.target_users.set(draft.target_users)
-        _save_files(update, attachments, shown)
-        _publish(update)
+        with _removing_files_on_failure(attachments, shown):
+            update = Update(organization=organization, created_by=None)
+            _apply(update, draft)
+            update.save()
+            update.target_users.set(draft.target_users)
+            _save_files(update, attachments, shown)
+            _publish(update)
     return update
 
 
 def _audience(update: Update) -> list[User]:
+    """The active people targeted, less the author (who sees their own update anyway and acknowledges nothing)."""
     people = User.objects.filter(organization_id=update.organization_id, is_active=True)
     if not update.target_all:
-        chosen = set(update.target_users.values_list("pk", flat=True))
-        people = [person for person in people if person.role in update.target_roles or person.pk in chosen]
-    return list(people)
+        people = people.filter(Q(role__in=update.target_roles) | Q(pk__in=update.target_users.values("pk")))
+    if update.created_by_id is not None:
+        people = people.exclude(pk=update.created_by_id)
+    return list(people.distinct())
 
 
 def _publish(update: Update) -> None:
@@ -338,26 +369,32 @@ def edit_update(*, actor: User, update: Update, draft: Draft, files: Iterable = 
     _require_manage(actor, update)
     if update.is_deleted:
         raise ValidationError("A deleted update cannot be edited.")
-    draft = _clean_draft(update.organization_id, draft)
     if update.is_published:
         # The audience was fixed when it was published; the targets stay as they were.
         draft.target_all, draft.target_roles = update.target_all, update.target_roles
+        draft.target_users = list(update.target_users.all())
         update.edited_at = timezone.now()
+    draft = _clean_draft(update.organization_id, draft)
     attachments, shown = _prepare_files(files, media)
     if update.attachments.count() + update.media.count() + len(attachments) + len(shown) > settings.UPDATES_MAX_FILES:
         raise ValidationError(f"At most {settings.UPDATES_MAX_FILES} files per update.")
-    _apply(update, draft)
-    update.save()
-    if not update.is_published:
-        update.target_users.set(draft.target_users)
-    _save_files(update, attachments, shown)
+    with _removing_files_on_failure(attachments, shown):
+        _apply(update, draft)
+        update.save()
+        if not update.is_published:
+            update.target_users.set(draft.target_users)
+        _save_files(update, attachments, shown)
     if update.is_published:
-        send_events_on_commit([([_group_of(update)], text_event({"type": "updates.changed", "id": update.pk}))])
+        send_events_on_commit([(_groups_of(update), text_event({"type": "updates.changed", "id": update.pk}))])
     return update
 
 
-def _group_of(update: Update) -> str:
-    return organization_group(update.organization_id)
+def _groups_of(update: Update) -> list[str]:
+    """The sockets a published update's events go to: its recipients' and its author's, never anyone else's."""
+    if update.target_all:
+        return [organization_group(update.organization_id)]
+    people = set(update.recipients.values_list("user_id", flat=True)) | {update.created_by_id} - {None}
+    return [user_group(pk) for pk in sorted(people)]
 
 
 def _delete_files(update: Update) -> None:
@@ -424,7 +461,7 @@ def add_comment(*, user: User, update: Update, content: str, parent: UpdateComme
         description=f"{user.display_name} commented on {update.title}: {content[:140]}",
     )
     send_events_on_commit(
-        [([_group_of(update)], text_event({"type": "updates.comment", "id": update.pk, "comment": comment.pk}))]
+        [(_groups_of(update), text_event({"type": "updates.comment", "id": update.pk, "comment": comment.pk}))]
     )
     return comment
 
@@ -433,6 +470,8 @@ def add_comment(*, user: User, update: Update, content: str, parent: UpdateComme
 def delete_comment(*, actor: User, comment: UpdateComment) -> None:
     """The comment's author, or whoever manages the update, removes it (and its replies)."""
     update = comment.update
+    _require_visible(actor, update)
+    _require_open(update)
     if comment.author_id != actor.pk and not may_manage(actor, update):
         raise PermissionDenied("Only the comment's author or the update's author may remove it.")
     comment.delete()
@@ -470,6 +509,7 @@ def _push_acknowledgements(update: Update) -> None:
 @transaction.atomic
 def acknowledge(*, user: User, update: Update) -> UpdateRecipient:
     """The recipient read a critical update. Acknowledging twice changes nothing."""
+    update = _locked(update)  # Deleted or unpublished meanwhile: refused.
     _require_open(update)
     if not update.needs_acknowledgement:
         raise ValidationError("This update does not ask for acknowledgement.")
@@ -494,7 +534,7 @@ def remind(*, actor: User, update: Update) -> int:
     now = timezone.now()
     if update.reminded_at is not None and now - update.reminded_at < REMIND_EVERY:
         minutes = int(REMIND_EVERY.total_seconds() // 60)
-        raise ValidationError(f"A reminder went out less than {minutes} minutes ago.")
+        raise ValidationError(f"A reminder went out less than {minutes} minutes ago.", code="too_soon")
     pending = User.objects.filter(update_receipts__update=update, update_receipts__acknowledged_at=None, is_active=True)
     people = notify(
         recipients=list(pending),

@@ -421,6 +421,13 @@
     window.location.reload();
   });
 
+  // ---- Updates: the open feed offers what was published since it loaded ----------
+  // The toast comes with the notification; the banner's link (htmx or plain) loads the newest cards.
+  document.addEventListener("nexus:updates.published", function () {
+    var banner = document.getElementById("updates-new");
+    if (banner) banner.hidden = false;
+  });
+
   // ---- Board: drag a card onto a column to change its status ------------------
   // The move form on each card does the same without dragging (touch screens, no JavaScript).
   var dragged = null;

@@ -43,7 +43,8 @@ def test_it_publishes_to_everyone_notifies_them_and_tells_their_sockets(
         )
     assert update.is_published and update.published_at is not None
     assert "<strong>boots</strong>" in update.content_html
-    assert set(update.recipients.values_list("user__username", flat=True)) == {"maria", "bob", "carol", "alice"}
+    # The author is not a recipient of her own update; she sees it as its author.
+    assert set(update.recipients.values_list("user__username", flat=True)) == {"bob", "carol", "alice"}
     assert _notified(bob) == ["Maria: Forklift training."] and _notified(maria) == []
     frames = [(group, json.loads(event["text"])) for group, event in broadcasts if event["type"] == "hub.text"]
     assert (f"org.{maria.organization_id}", {"type": "updates.published", "id": update.pk, "priority": "high"}) in (
@@ -117,18 +118,18 @@ def test_it_counts_acknowledgements_and_reminds_only_those_who_have_not(
     maria, bob, carol, alice, broadcasts, django_capture_on_commit_callbacks
 ):
     update = services.create_update(author=maria, draft=_draft(priority=Priority.CRITICAL), publish=True)
-    assert services.acknowledgement_counts(update) == (0, 4)
+    assert services.acknowledgement_counts(update) == (0, 3)
     with django_capture_on_commit_callbacks(execute=True):
         services.acknowledge(user=bob, update=update)
         services.acknowledge(user=bob, update=update)  # Twice changes nothing.
-    assert services.acknowledgement_counts(update) == (1, 4)
+    assert services.acknowledgement_counts(update) == (1, 3)
     pushed = [event["html"] for group, event in broadcasts if group == f"user.{maria.pk}"]
-    assert pushed and "1 of 4 acknowledged" in pushed[-1] and 'hx-swap-oob="true"' in pushed[-1]
+    assert pushed and "1 of 3 acknowledged" in pushed[-1] and 'hx-swap-oob="true"' in pushed[-1]
     done, pending = selectors.acknowledgements(update)
-    assert [r.user for r in done] == [bob] and {r.user.username for r in pending} == {"alice", "carol", "maria"}
+    assert [r.user for r in done] == [bob] and {r.user.username for r in pending} == {"alice", "carol"}
 
     reminded = services.remind(actor=maria, update=update)
-    assert reminded == 2  # carol and alice; maria is never notified of her own action, bob acknowledged.
+    assert reminded == 2  # carol and alice; bob acknowledged.
     assert any("reminds you" in text for text in _notified(carol)) and not any(
         "reminds you" in text for text in _notified(bob)
     )
@@ -267,7 +268,7 @@ def test_the_feed_costs_the_same_queries_for_many_updates(maria, bob, carol, dja
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = selectors.feed(user=bob).items
     assert len(page) == 12 and page[0].like_count == 1 and page[0].comment_count == 1
-    assert page[0].recipient_count == 3 and page[0].acknowledged_count == 0
+    assert page[0].recipient_count == 2 and page[0].acknowledged_count == 0
 
 
 def test_the_periodic_job_publishes_due_updates_every_half_minute(maria, bob, settings):

@@ -11,6 +11,7 @@ POPULATE_COMMANDS = [
     "populate_projects",
     "populate_chats",
     "populate_system_messages",
+    "populate_updates",
 ]
 
 

@@ -1,0 +1,149 @@
+from django import forms
+from django.utils import timezone
+
+from accounts.models import User
+from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput
+from nexus.permissions import Role
+from updates import services
+from updates.models import Priority, Update, UpdateType
+
+EVERYONE, CHOSEN = "everyone", "chosen"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; each is checked by content in the service, not here."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(upload, initial) for upload in files if upload]
+
+
+class UpdateForm(forms.Form):
+    """What an author writes, who it is for, its files, and what happens on submit (`action`).
+
+    A published update keeps the audience it was published to, so the form of one
+    has no audience, schedule or draft choices.
+    """
+
+    ACTIONS = {"draft": "Save draft", "publish": "Publish now", "schedule": "Schedule", "save": "Save"}
+
+    title = forms.CharField(max_length=services.MAX_TITLE_LENGTH)
+    content = forms.CharField(
+        required=False,
+        max_length=services.MAX_CONTENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown: **bold**, lists, links.",
+    )
+    type = forms.ChoiceField(choices=UpdateType.choices)
+    priority = forms.ChoiceField(
+        choices=Priority.choices,
+        initial=Priority.MEDIUM,
+        help_text="Critical updates ask every recipient to acknowledge.",
+    )
+    audience = forms.ChoiceField(
+        choices=[(EVERYONE, "Everyone in the organization"), (CHOSEN, "Some roles and people")],
+        initial=EVERYONE,
+        widget=forms.RadioSelect,
+    )
+    target_roles = forms.MultipleChoiceField(
+        choices=Role.choices, required=False, label="Roles", widget=forms.CheckboxSelectMultiple
+    )
+    target_users = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False, label="People")
+    attachments = MultipleFileField(label="Attachments", help_text="Documents to download: PDF, Office, text, images.")
+    media = MultipleFileField(
+        label="Images and videos",
+        help_text="Shown in the update: PNG, JPEG, GIF, WebP, MP4 or WebM.",
+        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm"}),
+    )
+    caption = forms.CharField(
+        required=False, max_length=services.MAX_CAPTION_LENGTH, help_text="One caption for the images and videos."
+    )
+    published_at = forms.DateTimeField(
+        required=False,
+        label="Publish at",
+        widget=DateTimeLocalInput(),
+        input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+
+    def __init__(self, *args, organization, update: Update | None = None, **kwargs):
+        if update is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "title": update.title,
+                "content": update.content,
+                "type": update.type,
+                "priority": update.priority,
+                "audience": EVERYONE if update.target_all else CHOSEN,
+                "target_roles": update.target_roles,
+                "target_users": list(update.target_users.values_list("pk", flat=True)),
+                "published_at": update.published_at if update.is_scheduled else None,
+            }
+        super().__init__(*args, **kwargs)
+        self.update = update
+        people = User.objects.filter(organization=organization, is_active=True).order_by("first_name", "username")
+        self.fields["target_users"].queryset = people
+        self.fields["target_users"].label_from_instance = lambda user: (
+            f"{user.display_name} ({user.get_role_display()})"
+        )
+        self.fields["target_users"].widget.attrs["size"] = 8
+        if update is not None and update.is_published:
+            for name in ("audience", "target_roles", "target_users", "published_at"):
+                del self.fields[name]
+
+    @property
+    def is_published(self) -> bool:
+        return self.update is not None and self.update.is_published
+
+    def clean(self):
+        data = super().clean()
+        # The submit button pressed names the action; it is not a field the form renders.
+        action = self.data.get("action") or ("save" if self.is_published else "draft")
+        if action not in self.ACTIONS:
+            raise forms.ValidationError("Choose one of the buttons.")
+        if self.is_published and action != "save":
+            raise forms.ValidationError("The update is published; save your changes.")
+        if not self.is_published and action == "save":
+            action = "draft"
+        data["action"] = action
+        if data.get("audience") == CHOSEN and not data.get("target_roles") and not data.get("target_users"):
+            self.add_error("audience", "Choose at least one role or person, or send it to everyone.")
+        when = data.get("published_at")
+        if action == "schedule":
+            if when is None:
+                self.add_error("published_at", "Choose when to publish it.")
+            elif when <= timezone.now():
+                self.add_error("published_at", "Choose a time in the future, or publish now.")
+        return data
+
+    def draft(self) -> services.Draft:
+        data = self.cleaned_data
+        everyone = self.is_published or data["audience"] == EVERYONE
+        return services.Draft(
+            title=data["title"],
+            content=data["content"],
+            type=data["type"],
+            priority=data["priority"],
+            target_all=everyone,
+            target_roles=[] if everyone else list(data["target_roles"]),
+            target_users=[] if everyone else list(data["target_users"]),
+        )
+
+    def media_with_captions(self) -> list[tuple]:
+        return [(upload, self.cleaned_data["caption"]) for upload in self.cleaned_data["media"]]
+
+
+class CommentForm(forms.Form):
+    content = forms.CharField(
+        max_length=services.MAX_COMMENT_LENGTH,
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Write a comment…"}),
+    )
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
