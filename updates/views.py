@@ -94,6 +94,8 @@ def detail(request, pk):
     template_name = "updates/detail.html"
     if request.htmx and request.htmx.target == f"update-{update.pk}-receipts":
         template_name += "#receipts"
+    elif request.htmx and request.htmx.target == "comments" and update.is_published:
+        template_name += "#comments"  # Someone commented: the open page reloads the thread only.
     return render(request, template_name, _detail_context(request, update))
 
 

@@ -428,6 +428,27 @@
     if (banner) banner.hidden = false;
   });
 
+  // An open update reloads its comments when someone comments (unless a reply is being written there:
+  // posting it brings the whole thread anyway), and says so when its author edits it.
+  function refreshComments(updateId) {
+    var comments = document.getElementById("comments");
+    if (!comments || (updateId !== null && comments.dataset.update !== String(updateId))) return;
+    var writing = Array.prototype.some.call(comments.querySelectorAll("textarea"), function (box) {
+      return box.value.trim() !== "";
+    });
+    if (!writing) htmx.ajax("GET", comments.dataset.refresh, { target: "#comments", swap: "outerHTML" });
+  }
+  document.addEventListener("nexus:updates.comment", function (event) {
+    refreshComments(event.detail.id);
+  });
+  document.addEventListener("nexus:reconnected", function () {
+    refreshComments(null);
+  });
+  document.addEventListener("nexus:updates.changed", function (event) {
+    var notice = document.getElementById("update-changed");
+    if (notice && notice.dataset.update === String(event.detail.id)) notice.hidden = false;
+  });
+
   // ---- Board: drag a card onto a column to change its status ------------------
   // The move form on each card does the same without dragging (touch screens, no JavaScript).
   var dragged = null;

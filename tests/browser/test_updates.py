@@ -65,3 +65,10 @@ def test_a_critical_update_reaches_sam_live_and_his_acknowledgement_reaches_mari
     # Maria's detail page counts it without a reload.
     expect(maria_page.get_by_test_id("ack-count")).to_have_text(f"1 of {total} acknowledged")
     assert UpdateRecipient.objects.get(update=update, user=sam).acknowledged_at is not None
+
+    # Sam comments; maria's open page shows the comment without a reload.
+    sam_page.get_by_test_id("comment-form").locator("textarea").fill("Gate 2 is **locked**, use gate 3?")
+    sam_page.get_by_test_id("comment-form").get_by_role("button", name="Comment").click()
+    expect(sam_page.get_by_test_id("comment")).to_contain_text("Gate 2 is locked")
+    expect(maria_page.get_by_test_id("comment")).to_contain_text("Gate 2 is locked, use gate 3?")
+    expect(maria_page.get_by_test_id("comment").locator(".entry-text strong")).to_have_text("locked")

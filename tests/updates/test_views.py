@@ -382,3 +382,11 @@ def test_it_offers_several_files_the_audience_and_a_time_in_the_form(client_for,
     assert 'type="datetime-local"' in page and 'name="target_roles"' in page and "Carol (Staff)" in page
     for action in ("publish", "schedule", "draft"):
         assert f'name="action" value="{action}"' in page
+
+
+def test_it_sends_only_the_thread_to_a_page_refreshing_its_comments(client_for, carol, bob, for_staff):
+    services.add_comment(user=carol, update=for_staff, content="On my way")
+    url = reverse("updates:detail", args=[for_staff.pk])
+    thread = client_for(carol).get(url, HTTP_HX_TARGET="comments", **HTMX).content.decode()
+    assert thread.lstrip().startswith('<div id="comments"') and "On my way" in thread and "<html" not in thread
+    assert client_for(bob).get(url, HTTP_HX_TARGET="comments", **HTMX).status_code == 404
