@@ -5,7 +5,7 @@ from accounts.models import User
 from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput
 from nexus.permissions import Role
 from updates import services
-from updates.models import Priority, Update, UpdateType
+from updates.models import Priority, Update, UpdateMedia, UpdateType
 
 EVERYONE, CHOSEN = "everyone", "chosen"
 
@@ -25,6 +25,10 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, list | tuple) else [data]
         return [super(MultipleFileField, self).clean(upload, initial) for upload in files if upload]
+
+
+def _file_key(item) -> str:
+    return f"{'media' if isinstance(item, UpdateMedia) else 'file'}-{item.pk}"
 
 
 class UpdateForm(forms.Form):
@@ -97,6 +101,14 @@ class UpdateForm(forms.Form):
         if update is not None and update.is_published:
             for name in ("audience", "target_roles", "target_users", "published_at"):
                 del self.fields[name]
+        files = [] if update is None else [*update.attachments.all(), *update.media.all()]
+        if files:
+            self.fields["remove_files"] = forms.MultipleChoiceField(
+                choices=[(_file_key(item), item.filename) for item in files],
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                label="Remove these files",
+            )
 
     @property
     def is_published(self) -> bool:
@@ -135,6 +147,12 @@ class UpdateForm(forms.Form):
             target_roles=[] if everyone else list(data["target_roles"]),
             target_users=[] if everyone else list(data["target_users"]),
         )
+
+    def files_to_remove(self) -> tuple[list[int], list[int]]:
+        """(attachment ids, media ids) ticked for removal."""
+        chosen = self.cleaned_data.get("remove_files") or []
+        ids = {kind: [int(key.split("-")[1]) for key in chosen if key.startswith(kind)] for kind in ("file", "media")}
+        return ids["file"], ids["media"]
 
     def media_with_captions(self) -> list[tuple]:
         return [(upload, self.cleaned_data["caption"]) for upload in self.cleaned_data["media"]]

@@ -363,8 +363,20 @@ def publish_due_updates(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def edit_update(*, actor: User, update: Update, draft: Draft, files: Iterable = (), media: Iterable = ()) -> Update:
-    """Change an update. A published one keeps its audience and gets an edit mark."""
+def edit_update(
+    *,
+    actor: User,
+    update: Update,
+    draft: Draft,
+    files: Iterable = (),
+    media: Iterable = (),
+    remove_attachments: Iterable[int] = (),
+    remove_media: Iterable[int] = (),
+) -> Update:
+    """Change an update: its text, new files, and files taken off by id (ids of other updates are ignored).
+
+    A published one keeps its audience and gets an edit mark.
+    """
     update = _locked(update)
     _require_manage(actor, update)
     if update.is_deleted:
@@ -376,9 +388,15 @@ def edit_update(*, actor: User, update: Update, draft: Draft, files: Iterable = 
         update.edited_at = timezone.now()
     draft = _clean_draft(update.organization_id, draft)
     attachments, shown = _prepare_files(files, media)
-    if update.attachments.count() + update.media.count() + len(attachments) + len(shown) > settings.UPDATES_MAX_FILES:
+    dropped_attachments = list(update.attachments.filter(pk__in=list(remove_attachments)))
+    dropped_media = list(update.media.filter(pk__in=list(remove_media)))
+    kept = update.attachments.count() + update.media.count() - len(dropped_attachments) - len(dropped_media)
+    if kept + len(attachments) + len(shown) > settings.UPDATES_MAX_FILES:
         raise ValidationError(f"At most {settings.UPDATES_MAX_FILES} files per update.")
     with _removing_files_on_failure(attachments, shown):
+        _delete_stored_on_commit(dropped_attachments, dropped_media)
+        for row in [*dropped_attachments, *dropped_media]:
+            row.delete()
         _apply(update, draft)
         update.save()
         if not update.is_published:
@@ -397,9 +415,9 @@ def _groups_of(update: Update) -> list[str]:
     return [user_group(pk) for pk in sorted(people)]
 
 
-def _delete_files(update: Update) -> None:
-    stored = [a.file for a in update.attachments.all()]
-    stored += [f for m in update.media.all() for f in (m.media_file, m.thumbnail) if f]
+def _delete_stored_on_commit(attachments: Iterable[UpdateAttachment], media: Iterable[UpdateMedia]) -> None:
+    """Remove these rows' files from storage once their deletion is committed."""
+    stored = [a.file for a in attachments] + [f for m in media for f in (m.media_file, m.thumbnail) if f]
 
     def remove():
         for field_file in stored:
@@ -415,7 +433,7 @@ def delete_update(*, actor: User, update: Update) -> bool:
     if update.organization_id != actor.organization_id:
         raise PermissionDenied("That update is not of your organization.")
     if actor.role == Role.ADMIN and can(actor, Action.BROADCAST_UPDATE):
-        _delete_files(update)
+        _delete_stored_on_commit(update.attachments.all(), update.media.all())
         update.delete()
         return True
     _require_manage(actor, update)

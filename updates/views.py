@@ -145,12 +145,15 @@ def edit(request, pk):
         try:
             # One transaction: when publishing or scheduling is refused, the edit is not kept either.
             with transaction.atomic():
+                remove_attachments, remove_media = form.files_to_remove()
                 update = services.edit_update(
                     actor=request.user,
                     update=update,
                     draft=form.draft(),
                     files=form.cleaned_data["attachments"],
                     media=form.media_with_captions(),
+                    remove_attachments=remove_attachments,
+                    remove_media=remove_media,
                 )
                 if action == "publish":
                     update = services.publish_update(actor=request.user, update=update)

@@ -390,3 +390,26 @@ def test_it_sends_only_the_thread_to_a_page_refreshing_its_comments(client_for, 
     thread = client_for(carol).get(url, HTTP_HX_TARGET="comments", **HTMX).content.decode()
     assert thread.lstrip().startswith('<div id="comments"') and "On my way" in thread and "<html" not in thread
     assert client_for(bob).get(url, HTTP_HX_TARGET="comments", **HTMX).status_code == 404
+
+
+def test_editing_takes_off_the_files_ticked_and_keeps_the_rest(
+    client_for, maria, for_staff, django_capture_on_commit_callbacks
+):
+    picture, video = for_staff.media.order_by("pk")
+    pdf = for_staff.attachments.get()
+    stored = picture.media_file.name
+    with django_capture_on_commit_callbacks(execute=True):  # Files leave storage after the commit.
+        response = client_for(maria).post(
+            reverse("updates:edit", args=[for_staff.pk]),
+            {
+                "title": for_staff.title,
+                "content": for_staff.content,
+                "type": for_staff.type,
+                "priority": for_staff.priority,
+                "action": "save",
+                "remove_files": [f"media-{picture.pk}", f"file-{pdf.pk}"],
+            },
+        )
+    assert response.status_code == 302
+    assert list(for_staff.media.all()) == [video] and not for_staff.attachments.exists()
+    assert not picture.media_file.storage.exists(stored)
