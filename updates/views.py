@@ -337,7 +337,7 @@ def media(request, pk, file_pk):
     update = _get_update_for_user(request, pk)
     item = _one_of(update.media.all(), file_pk)
     return protected_file_response(
-        item.media_file, download_name=item.filename, content_type=item.mime_type, inline=True
+        item.media_file, download_name=item.filename, content_type=item.mime_type, inline=True, request=request
     )
 
 

@@ -413,3 +413,17 @@ def test_editing_takes_off_the_files_ticked_and_keeps_the_rest(
     assert response.status_code == 302
     assert list(for_staff.media.all()) == [video] and not for_staff.attachments.exists()
     assert not picture.media_file.storage.exists(stored)
+
+
+def test_videos_answer_byte_ranges_so_they_can_seek(client_for, carol, bob, for_staff):
+    video = for_staff.media.get(media_type="video")
+    url = reverse("updates:media", args=[for_staff.pk, video.pk])
+    whole = client_for(carol).get(url)
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    body = b"".join(whole.streaming_content)
+    part = client_for(carol).get(url, HTTP_RANGE="bytes=4-11")
+    assert part.status_code == 206 and part.content == body[4:12] and part["Content-Type"] == "video/mp4"
+    assert part["Content-Range"] == f"bytes 4-11/{len(body)}"
+    assert client_for(carol).get(url, HTTP_RANGE="bytes=-4").content == body[-4:]
+    assert client_for(carol).get(url, HTTP_RANGE=f"bytes={len(body) + 5}-").status_code == 416
+    assert client_for(bob).get(url, HTTP_RANGE="bytes=0-3").status_code == 404
