@@ -7,14 +7,12 @@ channel) carry a stable `key`. Unread counts are never stored: they are counted
 from `Membership.last_read_message_id`, so they cannot drift from the messages.
 """
 
-from pathlib import PurePosixPath
-from uuid import uuid4
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from nexus.tenancy import TenantModel
+from nexus.uploads import random_path
 
 # PostgreSQL's text search configuration for messages; the index in migration 0002 is built with it.
 SEARCH_CONFIG = "english"
@@ -92,12 +90,12 @@ class Membership(models.Model):
 
 
 def _attachment_path(message: "Message", filename: str) -> str:
-    # A random folder keeps names unguessable and lets two uploads share a file name.
-    return f"chat/{message.organization_id}/{uuid4().hex}/{PurePosixPath(filename).name}"
+    # Random names: nothing guessable, no clashes, and no uploaded name (any script, any length) on disk.
+    return random_path(f"chat/{message.organization_id}", filename)
 
 
 def _thumbnail_path(message: "Message", filename: str) -> str:
-    return f"chat/{message.organization_id}/{uuid4().hex}/thumb.jpg"
+    return random_path(f"chat/{message.organization_id}", "thumb.jpg")
 
 
 class Message(TenantModel):

@@ -24,6 +24,7 @@ TARGET_PAGES = {
     "activities.activity": "activities:detail",
     "projects.project": "projects:detail",
     "chat.message": "chat:thread",
+    "updates.update": "updates:detail",
 }
 
 

@@ -5,7 +5,9 @@ not match one of the allowed kinds is refused, whatever its extension says.
 """
 
 import mimetypes
+import re
 import zipfile
+from uuid import uuid4
 
 from django.core.exceptions import ValidationError
 
@@ -16,6 +18,14 @@ _OFFICE_PARTS = {
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 _TEXT_TYPES = {".csv": "text/csv", ".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
+
+
+def random_path(folder: str, filename: str) -> str:
+    """A stored file's path: a random name with the original's short extension, so no name is guessable,
+    names never clash, and no uploaded name (any script, any length) reaches the file system."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    extension = "." + extension if re.fullmatch(r"[a-z0-9]{1,8}", extension) else ""
+    return f"{folder}/{uuid4().hex}{extension}"
 
 
 def _sniff_zip(upload) -> str:

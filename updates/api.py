@@ -15,7 +15,7 @@ rows are listed with each update and downloaded through the endpoints below.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -226,7 +226,9 @@ class UpdateIn(Schema):
         None, description="Everyone in the organization. Left out, it is true unless roles or people are chosen."
     )
     target_roles: list[Role] = Field([], description="Roles it is for (with `target_all` false).")
-    target_user_ids: list[int] = Field([], description="Active people of the caller's organization it is for.")
+    target_user_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        [], description="Active people of the caller's organization it is for."
+    )
     publish: bool = Field(False, description="Publish right away; otherwise it stays a draft or is scheduled.")
     publish_at: datetime | None = Field(None, description=f"Schedule it for this future time. {TIME_NOTE}")
 

@@ -8,13 +8,12 @@ row that makes the update visible to them and records their acknowledgement
 Comments are threaded one level deep; likes are one per person.
 """
 
-from pathlib import PurePosixPath
-from uuid import uuid4
-
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from nexus.tenancy import TenantModel
+from nexus.uploads import random_path
 
 
 class UpdateType(models.TextChoices):
@@ -34,12 +33,12 @@ class Priority(models.TextChoices):
 
 
 def _file_path(instance, filename: str) -> str:
-    # Per-organization folders and a random folder per file: nothing guessable, names may repeat.
-    return f"updates/{instance.update.organization_id}/{uuid4().hex}/{PurePosixPath(filename).name}"
+    # Per-organization folders and random names; the name people see is kept in the row, not on disk.
+    return random_path(f"updates/{instance.update.organization_id}", filename)
 
 
 def _thumbnail_path(instance, filename: str) -> str:
-    return f"updates/{instance.update.organization_id}/{uuid4().hex}/thumb.jpg"
+    return random_path(f"updates/{instance.update.organization_id}", "thumb.jpg")
 
 
 class Update(TenantModel):
@@ -72,6 +71,9 @@ class Update(TenantModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("updates:detail", args=[self.pk])
 
     @property
     def needs_acknowledgement(self) -> bool:

@@ -6,9 +6,10 @@ periodic job and higher apps (reports post shift reports through
 `post_update`) call these; nothing else saves these models.
 """
 
+import logging
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -35,6 +36,8 @@ from updates.models import (
     UpdateRecipient,
     UpdateType,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 200
 MAX_CONTENT_LENGTH = 50_000
@@ -89,20 +92,37 @@ def _require_visible(user: User, update: Update) -> None:
 # Validation
 
 
-def _clean_draft(organization_id: int, draft: Draft) -> Draft:
+def _clean_text(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+_NUL = "\x00"
+_NUL_ERROR = "Text may not contain null characters."
+
+
+def _clean_draft(organization_id: int, draft: Draft, *, audience: bool = True) -> Draft:
+    """The draft with its text trimmed, or ValidationError by field. `audience=False` leaves the targets unchecked
+    (a published update keeps the audience it was published to)."""
     errors = {}
-    title = (draft.title or "").strip()
-    content = (draft.content or "").replace("\r\n", "\n").strip()
-    if not title:
+    title, content = _clean_text(draft.title), _clean_text(draft.content)
+    if _NUL in title:
+        errors["title"] = _NUL_ERROR
+    elif not title:
         errors["title"] = "Give the update a title."
     elif len(title) > MAX_TITLE_LENGTH:
         errors["title"] = f"The title is too long: at most {MAX_TITLE_LENGTH} characters."
-    if len(content) > MAX_CONTENT_LENGTH:
+    if _NUL in content:
+        errors["content"] = _NUL_ERROR
+    elif len(content) > MAX_CONTENT_LENGTH:
         errors["content"] = f"The text is too long: at most {MAX_CONTENT_LENGTH:,} characters."
     if draft.type not in UpdateType.values:
         errors["type"] = f"Unknown type {draft.type!r}."
     if draft.priority not in Priority.values:
         errors["priority"] = f"Unknown priority {draft.priority!r}."
+    if not audience:
+        if errors:
+            raise ValidationError(errors)
+        return Draft(title, content, draft.type, draft.priority, draft.target_all, draft.target_roles, [])
     roles = sorted(set(draft.target_roles or []))
     if any(role not in Role.values for role in roles):
         errors["target_roles"] = "Unknown role."
@@ -147,7 +167,9 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
         attachments.append(attachment)
     shown = []
     for upload, caption in media:
-        caption = (caption or "").strip()
+        caption = _clean_text(caption)
+        if _NUL in caption:
+            raise ValidationError(f"A caption: {_NUL_ERROR}")
         if len(caption) > MAX_CAPTION_LENGTH:
             raise ValidationError(f"A caption is too long: at most {MAX_CAPTION_LENGTH} characters.")
         name, mime_type = check_upload(
@@ -164,9 +186,17 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
                 image = open_image(upload, max_bytes=limit, max_pixels=settings.UPDATES_MAX_IMAGE_PIXELS)
             except ValidationError as error:
                 raise ValidationError(f"{name}: {' '.join(error.messages)}") from None
-            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
             item.media_type = UpdateMedia.MediaType.IMAGE
-            item.thumbnail_content = encode(image, name="thumb.jpg", image_format="JPEG")
+            if mime_type != "image/gif":  # GIFs keep their frames; they carry no camera metadata.
+                # Only the pixels are kept: no EXIF (a phone photo's GPS position), nothing else hidden.
+                image_format = "JPEG" if mime_type == "image/jpeg" else "PNG"
+                stem = name.rsplit(".", 1)[0] if "." in name else name
+                item.filename = f"{stem}.{'jpg' if image_format == 'JPEG' else 'png'}"
+                item.upload = encode(image, name=item.filename, image_format=image_format)
+                item.mime_type, item.file_size = f"image/{image_format.lower()}", item.upload.size
+            thumbnail = image.copy()
+            thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            item.thumbnail_content = encode(thumbnail, name="thumb.jpg", image_format="JPEG")
         else:
             item.media_type = UpdateMedia.MediaType.VIDEO
         shown.append(item)
@@ -357,6 +387,13 @@ def publish_due_updates(*, now: datetime | None = None) -> int:
             update = _locked(Update(pk=pk))
             if update.is_published or update.is_deleted or update.published_at is None or update.published_at > now:
                 continue
+            author = update.created_by
+            if author is not None and not can(author, Action.BROADCAST_UPDATE):
+                # The author may no longer broadcast (another role, or gone): it goes back to being a draft.
+                update.published_at = None
+                update.save(update_fields=["published_at", "updated_at"])
+                logger.warning("Update %s was not published: its author may no longer broadcast", update.pk)
+                continue
             _publish(update)
             published += 1
     return published
@@ -382,11 +419,13 @@ def edit_update(
     if update.is_deleted:
         raise ValidationError("A deleted update cannot be edited.")
     if update.is_published:
-        # The audience was fixed when it was published; the targets stay as they were.
-        draft.target_all, draft.target_roles = update.target_all, update.target_roles
-        draft.target_users = list(update.target_users.all())
+        # The audience was fixed when it was published; the targets stay as they were, and are not
+        # checked again (someone chosen then may have left since).
+        draft = replace(draft, target_all=update.target_all, target_roles=update.target_roles)
+        draft = _clean_draft(update.organization_id, draft, audience=False)
         update.edited_at = timezone.now()
-    draft = _clean_draft(update.organization_id, draft)
+    else:
+        draft = _clean_draft(update.organization_id, draft)
     attachments, shown = _prepare_files(files, media)
     dropped_attachments = list(update.attachments.filter(pk__in=list(remove_attachments)))
     dropped_media = list(update.media.filter(pk__in=list(remove_media)))
@@ -432,6 +471,7 @@ def delete_update(*, actor: User, update: Update) -> bool:
     update = _locked(update)
     if update.organization_id != actor.organization_id:
         raise PermissionDenied("That update is not of your organization.")
+    _require_visible(actor, update)
     if actor.role == Role.ADMIN and can(actor, Action.BROADCAST_UPDATE):
         _delete_stored_on_commit(update.attachments.all(), update.media.all())
         update.delete()
@@ -456,7 +496,9 @@ def _require_open(update: Update) -> None:
 def add_comment(*, user: User, update: Update, content: str, parent: UpdateComment | None = None) -> UpdateComment:
     _require_visible(user, update)
     _require_open(update)
-    content = (content or "").replace("\r\n", "\n").strip()
+    content = _clean_text(content)
+    if _NUL in content:
+        raise ValidationError({"content": _NUL_ERROR})
     if not content:
         raise ValidationError({"content": "Write something first."})
     if len(content) > MAX_COMMENT_LENGTH:

@@ -92,7 +92,11 @@ def _detail_context(request, update) -> dict:
 def detail(request, pk):
     update = _get_update_for_user(request, pk)
     template_name = "updates/detail.html"
-    if request.htmx and request.htmx.target == f"update-{update.pk}-receipts":
+    if (
+        request.htmx
+        and request.htmx.target == f"update-{update.pk}-receipts"
+        and services.may_manage(request.user, update)
+    ):
         template_name += "#receipts"
     elif request.htmx and request.htmx.target == "comments" and update.is_published:
         template_name += "#comments"  # Someone commented: the open page reloads the thread only.
@@ -283,6 +287,7 @@ def remind(request, pk):
         return _refused(request, update, error)
     message = f"Reminded {count} {'person' if count == 1 else 'people'} who have not acknowledged."
     if request.htmx:
+        update = _get_update_for_user(request, pk)  # Read again: the page shows when the reminder went.
         return _partial(request, "updates/detail.html#receipts", _detail_context(request, update), message)
     messages.success(request, message)
     return redirect("updates:detail", pk=update.pk)

@@ -679,3 +679,24 @@ def test_it_lists_the_updates_endpoints_in_the_openapi_schema(client):
     }
     for path, methods in expected.items():
         assert set(schema["paths"][path]) == methods, path
+
+
+def test_it_refuses_null_characters_and_impossible_ids_without_a_crash(api_as, maria, bob):
+    before = _everything()
+    for body in (
+        {"title": "a\u0000b"},
+        {"title": "ok", "content": "a\u0000b"},
+        {"title": "ok", "target_user_ids": [99999999999999999999999]},
+    ):
+        response = api_as(maria).post("/updates", body)
+        assert 400 <= response.status_code < 500, body
+    assert _everything() == before
+    update = _publish(maria)
+    assert api_as(bob).post(f"/updates/{update.pk}/comments", {"content": "x\u0000"}).status_code == 400
+    assert not update.comments.exists()
+
+
+def test_notifications_of_updates_link_to_them(api_as, maria, bob):
+    update = _publish(maria)
+    [notification] = api_as(bob).get("/notifications").json()["items"]
+    assert notification["url"] == f"/updates/{update.pk}/"

@@ -285,3 +285,45 @@ def test_the_periodic_job_publishes_due_updates_every_half_minute(maria, bob, se
     with time_machine.travel(start + timedelta(seconds=30), tick=False):
         assert tasks.publish_due_updates.apply().get() == 1
         assert tasks.publish_due_updates() == 0
+
+
+def test_a_scheduled_update_of_someone_who_may_no_longer_broadcast_goes_back_to_draft(maria, bob, alice):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        update = services.create_update(author=maria, draft=_draft(), publish_at=start + timedelta(minutes=5))
+    accounts_services.change_role(actor=alice, member=maria, role=Role.STAFF)
+    maria.refresh_from_db()
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        assert services.publish_due_updates() == 0
+    update.refresh_from_db()
+    assert update.state == "draft" and not update.recipients.exists() and _notified(bob) == []
+
+
+def test_a_published_update_stays_editable_after_someone_it_chose_has_left(maria, bob, carol, alice):
+    update = services.create_update(
+        author=maria, draft=_draft(target_all=False, target_users=[bob, carol]), publish=True
+    )
+    type(bob).objects.filter(pk=bob.pk).update(is_active=False)  # Bob has left.
+    services.edit_update(actor=maria, update=update, draft=_draft("Forklift training moved"))
+    update.refresh_from_db()
+    assert update.title == "Forklift training moved" and set(update.target_users.all()) == {bob, carol}
+
+
+def test_stored_names_are_random_and_pictures_lose_their_metadata(maria):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(buffer, format="JPEG", exif=exif)
+    photo = upload(buffer.getvalue(), name="文" * 150 + ".jpeg", content_type="image/jpeg")
+    pdf = upload(b"%PDF-1.4\n%%EOF", name="文" * 150 + ".pdf", content_type="application/pdf")
+    update = services.create_update(author=maria, draft=_draft(), files=[pdf], media=[(photo, "")])
+    media, attachment = update.media.get(), update.attachments.get()
+    assert attachment.filename == "文" * 150 + ".pdf" and attachment.file.name.endswith(".pdf")
+    assert len(attachment.file.name.rsplit("/", 1)[-1]) == 36  # 32 hex digits and ".pdf"
+    assert media.mime_type == "image/jpeg" and media.filename.endswith(".jpg")
+    with media.media_file.open("rb") as stored:
+        assert not Image.open(stored).getexif()

@@ -427,3 +427,10 @@ def test_videos_answer_byte_ranges_so_they_can_seek(client_for, carol, bob, for_
     assert client_for(carol).get(url, HTTP_RANGE="bytes=-4").content == body[-4:]
     assert client_for(carol).get(url, HTTP_RANGE=f"bytes={len(body) + 5}-").status_code == 416
     assert client_for(bob).get(url, HTTP_RANGE="bytes=0-3").status_code == 404
+
+
+def test_only_the_updates_manager_gets_the_list_of_who_received_it(client_for, maria, carol, for_staff):
+    url = reverse("updates:detail", args=[for_staff.pk])
+    target = {"HTTP_HX_TARGET": f"update-{for_staff.pk}-receipts", **HTMX}
+    assert 'data-testid="receipts"' in client_for(maria).get(url, **target).content.decode()
+    assert 'data-testid="receipts"' not in client_for(carol).get(url, **target).content.decode()
