@@ -340,6 +340,8 @@ def _rate_limited() -> ValidationError:
 
 def _clean_content(content: str, *, required: bool) -> str:
     content = (content or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in content:  # PostgreSQL refuses them; one would fail a whole batch of sends.
+        raise ValidationError({"content": "Text may not contain null characters."})
     if len(content) > MAX_MESSAGE_LENGTH:
         raise ValidationError({"content": f"The message is too long: at most {MAX_MESSAGE_LENGTH:,} characters."})
     if required and not content:

@@ -335,3 +335,9 @@ def test_a_batch_of_sends_refuses_each_bad_one_alone_and_commits_the_rest(
     assert sent == [results[0].pk, results[3].pk, results[4].pk]
     assert len(_notified(carol)) == 1
     assert selectors.unread_counts_for(user_id=maria.pk)[crew.pk] == (1, False)
+
+
+def test_a_null_character_refuses_only_its_own_message(maria, bob, crew):
+    results = services.send_messages(posts=[services.Post(maria, crew, "bad\x00"), services.Post(bob, crew, "fine")])
+    assert isinstance(results[0], ValidationError) and isinstance(results[1], Message)
+    assert list(crew.messages.values_list("content", flat=True)) == ["fine"]
