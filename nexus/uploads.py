@@ -17,6 +17,7 @@ _OFFICE_PARTS = {
     "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
+_STILL_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 _TEXT_TYPES = {".csv": "text/csv", ".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
 
 
@@ -71,7 +72,11 @@ def sniff(upload, filename: str) -> str:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+        # The same ISO container holds HEIC / AVIF photos; only video brands count as video.
+        brand = head[8:12]
+        if brand in _STILL_IMAGE_BRANDS:
+            return ""
+        return "video/quicktime" if brand.startswith(b"qt") else "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
     if head.startswith(b"PK\x03\x04"):

@@ -33,6 +33,8 @@ def _office(folder: str) -> bytes:
         (image_bytes(image_format="WEBP"), "a.webp", "image/webp"),
         (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "clip.mp4", "video/mp4"),
         (b"\x1a\x45\xdf\xa3\x9fB\x86\x81\x01", "clip.webm", "video/webm"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "photo.mp4", ""),  # A phone photo, not a video.
+        (b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00", "photo.mp4", ""),
         (_office("xl/"), "sheet.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (_office("word/"), "letter.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
         ("line,größe\n1,2\n".encode(), "data.csv", "text/csv"),
