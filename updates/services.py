@@ -409,15 +409,27 @@ def edit_update(
     media: Iterable = (),
     remove_attachments: Iterable[int] = (),
     remove_media: Iterable[int] = (),
+    then: str = "keep",
+    publish_at: datetime | None = None,
 ) -> Update:
     """Change an update: its text, new files, and files taken off by id (ids of other updates are ignored).
 
-    A published one keeps its audience and gets an edit mark.
+    A published one keeps its audience and gets an edit mark. A draft or scheduled one can, in the same
+    transaction, `then` be published ("publish"), scheduled for `publish_at` ("schedule") or made a plain
+    draft again ("draft"); if that is refused, the edit is not kept either.
     """
+    if then not in ("keep", "publish", "schedule", "draft"):
+        raise ValueError(f"Unknown next step {then!r}.")
     update = _locked(update)
     _require_manage(actor, update)
     if update.is_deleted:
         raise ValidationError("A deleted update cannot be edited.")
+    if update.is_published and then != "keep":
+        raise ValidationError("The update is already published.")
+    if then == "schedule":
+        if publish_at is None:
+            raise ValidationError({"published_at": "Choose when to publish it."})
+        _check_when(publish_at)
     if update.is_published:
         # The audience was fixed when it was published; the targets stay as they were, and are not
         # checked again (someone chosen then may have left since).
@@ -441,6 +453,12 @@ def edit_update(
         if not update.is_published:
             update.target_users.set(draft.target_users)
         _save_files(update, attachments, shown)
+        if then == "publish":
+            _publish(update)
+            return update
+        if then in ("schedule", "draft"):
+            update.published_at = publish_at if then == "schedule" else None
+            update.save(update_fields=["published_at", "updated_at"])
     if update.is_published:
         send_events_on_commit([(_groups_of(update), text_event({"type": "updates.changed", "id": update.pk}))])
     return update

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -146,27 +145,19 @@ def edit(request, pk):
     form = UpdateForm(request.POST or None, request.FILES or None, organization=request.organization, update=update)
     if request.method == "POST" and form.is_valid():
         action = form.cleaned_data["action"]
+        remove_attachments, remove_media = form.files_to_remove()
         try:
-            # One transaction: when publishing or scheduling is refused, the edit is not kept either.
-            with transaction.atomic():
-                remove_attachments, remove_media = form.files_to_remove()
-                update = services.edit_update(
-                    actor=request.user,
-                    update=update,
-                    draft=form.draft(),
-                    files=form.cleaned_data["attachments"],
-                    media=form.media_with_captions(),
-                    remove_attachments=remove_attachments,
-                    remove_media=remove_media,
-                )
-                if action == "publish":
-                    update = services.publish_update(actor=request.user, update=update)
-                elif action == "schedule":
-                    update = services.schedule_update(
-                        actor=request.user, update=update, when=form.cleaned_data["published_at"]
-                    )
-                elif action == "draft" and update.is_scheduled:
-                    update = services.schedule_update(actor=request.user, update=update, when=None)
+            update = services.edit_update(
+                actor=request.user,
+                update=update,
+                draft=form.draft(),
+                files=form.cleaned_data["attachments"],
+                media=form.media_with_captions(),
+                remove_attachments=remove_attachments,
+                remove_media=remove_media,
+                then="keep" if action == "save" else action,
+                publish_at=form.cleaned_data.get("published_at") if action == "schedule" else None,
+            )
         except ValidationError as error:
             apply_validation_error(form, error)
         else:

@@ -327,3 +327,22 @@ def test_stored_names_are_random_and_pictures_lose_their_metadata(maria):
     assert media.mime_type == "image/jpeg" and media.filename.endswith(".jpg")
     with media.media_file.open("rb") as stored:
         assert not Image.open(stored).getexif()
+
+
+def test_an_edit_can_publish_schedule_or_unschedule_in_one_step_and_a_refusal_keeps_nothing(maria, bob):
+    draft = services.create_update(author=maria, draft=_draft())
+    later = timezone.now() + timedelta(hours=2)
+    services.edit_update(actor=maria, update=draft, draft=_draft("Moved"), then="schedule", publish_at=later)
+    draft.refresh_from_db()
+    assert (draft.title, draft.state, draft.published_at) == ("Moved", "scheduled", later)
+    with pytest.raises(ValidationError):
+        services.edit_update(actor=maria, update=draft, draft=_draft("Never kept"), then="schedule", publish_at=None)
+    draft.refresh_from_db()
+    assert draft.title == "Moved" and draft.state == "scheduled"
+    services.edit_update(actor=maria, update=draft, draft=_draft("Moved"), then="draft")
+    draft.refresh_from_db()
+    assert draft.state == "draft"
+    services.edit_update(actor=maria, update=draft, draft=_draft("Out now"), then="publish")
+    assert selectors.feed(user=bob).items == [draft]
+    with pytest.raises(ValidationError, match="already published"):
+        services.edit_update(actor=maria, update=draft, draft=_draft("Again"), then="publish")
