@@ -445,6 +445,26 @@ def add_comment(*, author: User, activity: Activity, body: str) -> ActivityComme
     return comment
 
 
+@transaction.atomic
+def add_system_note(*, activity: Activity, body: str) -> ActivityComment:
+    """A line from the system in the activity's thread (an incident that happened again); notifies nobody."""
+    entry = _record(activity, Kind.COMMENT, None, (body or "").strip()[:MAX_COMMENT_LENGTH])
+    Activity.objects.filter(pk=activity.pk).update(updated_at=timezone.now())
+    _publish(activity, [entry])
+    return entry
+
+
+@transaction.atomic
+def close_for_system(*, activity: Activity, notes: str) -> Activity:
+    """Complete an open activity because what it was for is over (its fault was resolved); no permission."""
+    activity = _lock(activity)
+    if activity.status in CLOSED_STATUSES:
+        return activity
+    activity, entry = _set_status(actor=None, activity=activity, status=Status.COMPLETED, notes=notes)
+    _publish(activity, [entry])
+    return activity
+
+
 def mark_overdue_activities(*, now: datetime | None = None) -> int:
     """Mark open activities whose end time has passed as overdue, once per end time.
 

@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "updates.tasks.publish_due_updates",
         "schedule": 30.0,
     },
+    "escalate-unclaimed-incidents": {
+        "task": "machines.tasks.escalate_unclaimed_incidents",
+        "schedule": 60.0,
+    },
 }
 NEXUS_EMBEDDED_SCHEDULER = env_bool("NEXUS_EMBEDDED_SCHEDULER", EMBEDDED)
 NEXUS_HEALTH_CELERY = env_bool("NEXUS_HEALTH_CELERY", not EMBEDDED)

@@ -1,0 +1,204 @@
+"""Machines on the floor (seed 000's factory graph, seed 002's statuses, faults and warnings) and incidents.
+
+A machine's status is derived, never set by hand: Fault while a fault case is
+open, else Warning while a warning or an incident is open, else OK. Every
+change leaves a `MachineStatusChange` row (repair history, availability).
+An `Incident` is what one kind of trouble on one machine opened: at most one
+open per (machine, dedup key), enforced by a partial unique index.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from nexus.tenancy import TenantModel
+
+
+class Status(models.TextChoices):
+    OK = "ok", "OK"
+    WARNING = "warning", "Warning"
+    FAULT = "fault", "Fault"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class MachineType(TenantModel):
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    # Only the Sketchfab model id is kept from a pasted embed; the page renders its own iframe.
+    model_id = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("organization", Lower("name"), name="machine_type_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Machine(TenantModel):
+    """Seed 000's MachineNode plus line, location, importance, capacity and ideal cycle time."""
+
+    name = models.CharField(max_length=100)
+    machine_type = models.ForeignKey(MachineType, on_delete=models.PROTECT, related_name="machines")
+    manufacturer = models.CharField(max_length=100, blank=True)
+    line = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    importance = models.CharField(max_length=20, choices=Severity.choices, default=Severity.MEDIUM)
+    capacity_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    ideal_cycle_seconds = models.FloatField(null=True, blank=True)
+    pos_x = models.FloatField(default=0)
+    pos_y = models.FloatField(default=0)
+    pos_z = models.FloatField(default=0)
+    video_feed_url = models.URLField(blank=True)
+    hf_endpoint = models.URLField(blank=True)
+    # Write-only: set through the service, never shown or returned again.
+    hf_key = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["line", "name"]
+        constraints = [models.UniqueConstraint("organization", Lower("name"), name="machine_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def channel_key(self) -> str:
+        return f"machine:{self.pk}"
+
+
+class MachineEdge(TenantModel):
+    """Material flows from `source` to `target` (seed 000's MachineEdge)."""
+
+    source = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="edges_out")
+    target = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="edges_in")
+    flow_type = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="machine_edge_once"),
+            models.CheckConstraint(condition=~Q(source=F("target")), name="machine_edge_no_self_loop"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.target_id}"
+
+
+class MachineStatusChange(models.Model):
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="status_changes")
+    previous = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.machine_id}: {self.previous} -> {self.status}"
+
+
+class Incident(TenantModel):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="incidents")
+    dedup_key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=50)
+    severity = models.CharField(max_length=20, choices=Severity.choices)
+    title = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    activity = models.ForeignKey(
+        "activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    escalations = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["machine", "dedup_key"], condition=Q(state="open"), name="incident_one_open_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FaultCase(TenantModel):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="faults")
+    description = models.TextField()
+    severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.MEDIUM)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    # None: an external system reported it.
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reported_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="faults")
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.description[:60]
+
+
+class FaultNote(models.Model):
+    fault = models.ForeignKey(FaultCase, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class MachineWarning(TenantModel):
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="warnings")
+    message = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message
