@@ -9,6 +9,7 @@ its activity or fault is resolved. A machine's status is derived from its open
 faults, warnings and incidents (`refresh_status`), never set by hand.
 """
 
+import re
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +26,9 @@ from machines.models import (
     FaultNote,
     Incident,
     Machine,
+    MachineEdge,
     MachineStatusChange,
+    MachineType,
     MachineWarning,
     Severity,
     Status,
@@ -356,3 +359,167 @@ def clear_warning(*, warning: MachineWarning, actor: User | None) -> MachineWarn
         warning.save(update_fields=["cleared_at", "cleared_by"])
         refresh_status(warning.machine, reason=f"Warning cleared: {warning.message}")
     return warning
+
+
+# Machine types, machines and edges (managers)
+
+_SKETCHFAB_ID = re.compile(r"^[0-9a-f]{32}$")
+_SKETCHFAB_URL = re.compile(
+    r"^https://sketchfab\.com/(?:models/([0-9a-f]{32})(?:/embed)?|3d-models/[a-z0-9-]*?-?([0-9a-f]{32}))/?(?:[?#].*)?$"
+)
+_IFRAME_SRC = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"'<>]+)["']""", re.IGNORECASE)
+
+
+def sketchfab_model_id(pasted: str) -> str:
+    """The model id of a Sketchfab embed (the HTML Sketchfab's "Embed" gives), a model URL or a bare id.
+
+    Only the id is kept; pages render their own iframe to sketchfab.com/models/<id>/embed, so no pasted
+    HTML is ever shown. Anything else (other hosts, scripts, javascript: URLs) is refused. "" clears it.
+    """
+    text = (pasted or "").strip()
+    if not text:
+        return ""
+    if _SKETCHFAB_ID.match(text):
+        return text
+    candidates = _IFRAME_SRC.findall(text) if "<" in text else [text]
+    if "<" in text and len(candidates) != 1:
+        raise ValidationError({"model": "Paste Sketchfab's embed code with one iframe, or a sketchfab.com model link."})
+    match = _SKETCHFAB_URL.match(candidates[0].strip()) if candidates else None
+    if match is None:
+        raise ValidationError({"model": "Only sketchfab.com models can be shown: paste its embed code or model link."})
+    return match.group(1) or match.group(2)
+
+
+def _require_machines(actor: User, organization_id: int) -> None:
+    require(actor, Action.CREATE_MACHINE)
+    if actor.organization_id != organization_id:
+        raise PermissionDenied("That is not of your organization.")
+
+
+def _save(instance, *, unique_message: str):
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        if "__all__" in getattr(error, "error_dict", {}) and any(
+            "unique" in str(message).lower() or "already exists" in str(message).lower()
+            for message in error.error_dict["__all__"]
+        ):
+            raise ValidationError({"name": unique_message}) from None
+        raise
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        raise ValidationError({"name": unique_message}) from None
+    return instance
+
+
+@transaction.atomic
+def create_machine_type(*, actor: User, name: str, description: str = "", model: str = "") -> MachineType:
+    _require_machines(actor, actor.organization_id)
+    kind = MachineType(
+        organization_id=actor.organization_id,
+        name=_clean_text(name, "name", limit=100),
+        description=_clean_text(description, "description", required=False),
+        model_id=sketchfab_model_id(model),
+    )
+    return _save(kind, unique_message="A machine type of that name exists already.")
+
+
+@transaction.atomic
+def update_machine_type(*, actor: User, machine_type: MachineType, **fields) -> MachineType:
+    _require_machines(actor, machine_type.organization_id)
+    if "name" in fields:
+        machine_type.name = _clean_text(fields["name"], "name", limit=100)
+    if "description" in fields:
+        machine_type.description = _clean_text(fields["description"], "description", required=False)
+    if "model" in fields:
+        machine_type.model_id = sketchfab_model_id(fields["model"])
+    return _save(machine_type, unique_message="A machine type of that name exists already.")
+
+
+@transaction.atomic
+def delete_machine_type(*, actor: User, machine_type: MachineType) -> None:
+    _require_machines(actor, machine_type.organization_id)
+    if machine_type.machines.exists():
+        raise ValidationError("Machines of this type exist; delete or change them first.")
+    machine_type.delete()
+
+
+MACHINE_FIELDS = (
+    "name", "manufacturer", "line", "location", "importance", "capacity_per_hour", "ideal_cycle_seconds",
+    "pos_x", "pos_y", "pos_z", "video_feed_url", "hf_endpoint",
+)  # fmt: skip
+
+
+def _apply_machine(machine: Machine, fields: dict) -> None:
+    unknown = set(fields) - set(MACHINE_FIELDS) - {"machine_type", "hf_key"}
+    if unknown:
+        raise ValidationError(f"Unknown machine fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        if name == "machine_type":
+            if value is None or value.organization_id != machine.organization_id:
+                raise ValidationError({"machine_type": "Choose a machine type of your organization."})
+            machine.machine_type = value
+        elif name == "hf_key":
+            if value is not None:  # None keeps the stored key; "" removes it. It is never read back out.
+                machine.hf_key = _clean_text(value, "hf_key", required=False, limit=500)
+        elif name in ("name", "manufacturer", "line", "location"):
+            setattr(machine, name, _clean_text(value, name, required=name == "name", limit=200))
+        else:
+            setattr(machine, name, value)
+    if machine.ideal_cycle_seconds is not None and machine.ideal_cycle_seconds <= 0:
+        raise ValidationError({"ideal_cycle_seconds": "The ideal cycle time must be positive."})
+
+
+@transaction.atomic
+def create_machine(*, actor: User, machine_type: MachineType, name: str, **fields) -> Machine:
+    """A machine on the floor; `fields` are MACHINE_FIELDS and `hf_key` (write-only)."""
+    _require_machines(actor, actor.organization_id)
+    machine = Machine(organization_id=actor.organization_id)
+    _apply_machine(machine, {"machine_type": machine_type, "name": name, **fields})
+    return _save(machine, unique_message="A machine of that name exists already.")
+
+
+@transaction.atomic
+def update_machine(*, actor: User, machine: Machine, **fields) -> Machine:
+    _require_machines(actor, machine.organization_id)
+    machine = Machine.objects.select_for_update().get(pk=machine.pk)
+    _apply_machine(machine, fields)
+    return _save(machine, unique_message="A machine of that name exists already.")
+
+
+@transaction.atomic
+def delete_machine(*, actor: User, machine: Machine) -> None:
+    _require_machines(actor, machine.organization_id)
+    machine.delete()
+
+
+@transaction.atomic
+def create_edge(*, actor: User, source: Machine, target: Machine, flow_type: str = "") -> MachineEdge:
+    """Material flows from `source` to `target`: no self-loops, no duplicates, never across organizations."""
+    _require_machines(actor, actor.organization_id)
+    if source.organization_id != actor.organization_id or target.organization_id != actor.organization_id:
+        raise ValidationError({"target": "Both machines must be of your organization."})
+    if source.pk == target.pk:
+        raise ValidationError({"target": "A machine cannot feed itself."})
+    if MachineEdge.objects.filter(source=source, target=target).exists():
+        raise ValidationError({"target": "That flow exists already."})
+    edge = MachineEdge(
+        organization_id=actor.organization_id,
+        source=source,
+        target=target,
+        flow_type=_clean_text(flow_type, "flow_type", required=False, limit=50),
+    )
+    try:
+        with transaction.atomic():
+            edge.save()
+    except IntegrityError:
+        raise ValidationError({"target": "That flow exists already."}) from None
+    return edge
+
+
+@transaction.atomic
+def delete_edge(*, actor: User, edge: MachineEdge) -> None:
+    _require_machines(actor, edge.organization_id)
+    edge.delete()
