@@ -367,6 +367,7 @@ _SKETCHFAB_ID = re.compile(r"^[0-9a-f]{32}$")
 _SKETCHFAB_URL = re.compile(
     r"^https://sketchfab\.com/(?:models/([0-9a-f]{32})(?:/embed)?|3d-models/[a-z0-9-]*?-?([0-9a-f]{32}))/?(?:[?#].*)?$"
 )
+_ACTIVE_CONTENT = re.compile(r"<\s*script|\bon[a-z]+\s*=|javascript:|<\s*(?:object|embed|svg|style|link|meta)", re.I)
 _IFRAME_SRC = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"'<>]+)["']""", re.IGNORECASE)
 
 
@@ -381,6 +382,8 @@ def sketchfab_model_id(pasted: str) -> str:
         return ""
     if _SKETCHFAB_ID.match(text):
         return text
+    if "<" in text and _ACTIVE_CONTENT.search(text):
+        raise ValidationError({"model": "The pasted code holds scripts or event handlers; paste Sketchfab's own."})
     candidates = _IFRAME_SRC.findall(text) if "<" in text else [text]
     if "<" in text and len(candidates) != 1:
         raise ValidationError({"model": "Paste Sketchfab's embed code with one iframe, or a sketchfab.com model link."})

@@ -1,0 +1,101 @@
+"""Machine types, machines and edges: who may change them, and what is refused."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from machines import services
+from machines.models import Machine, MachineEdge, MachineType
+
+pytestmark = pytest.mark.django_db
+
+SEED_EMBED = (
+    '<div class="sketchfab-embed-wrapper"> <iframe title="Dekogon - Roller Machine" frameborder="0" allowfullscreen '
+    'allow="autoplay; fullscreen; xr-spatial-tracking" src="https://sketchfab.com/models/'
+    '9fa6d94f4e3342a0b8adfd922e8c1901/embed"> </iframe> <p><a href="https://sketchfab.com/3d-models/'
+    'dekogon-roller-machine-9fa6d94f4e3342a0b8adfd922e8c1901?utm_medium=embed">Dekogon</a></p></div>'
+)
+MODEL_ID = "9fa6d94f4e3342a0b8adfd922e8c1901"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        SEED_EMBED,
+        f"https://sketchfab.com/models/{MODEL_ID}/embed",
+        f"https://sketchfab.com/3d-models/dekogon-roller-machine-{MODEL_ID}",
+        f"https://sketchfab.com/models/{MODEL_ID}",
+        MODEL_ID,
+    ],
+)
+def test_it_keeps_only_the_model_id_of_a_sketchfab_embed_or_link(pasted):
+    assert services.sketchfab_model_id(pasted) == MODEL_ID
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "<script>alert(1)</script>",
+        f'<iframe src="https://evil.example/models/{MODEL_ID}/embed"></iframe>',
+        f'<iframe src="javascript:alert(1)//sketchfab.com/models/{MODEL_ID}/embed"></iframe>',
+        f"javascript:alert('https://sketchfab.com/models/{MODEL_ID}')",
+        f'<iframe src="https://sketchfab.com/models/{MODEL_ID}/embed" onload="alert(1)"></iframe><iframe src="x">',
+        f'<iframe src="https://sketchfab.com.evil.example/models/{MODEL_ID}/embed"></iframe>',
+        f"http://sketchfab.com/models/{MODEL_ID}/embed",
+        f'<iframe src="https://sketchfab.com/models/{MODEL_ID}/embed" "><script>x</script>',
+        "https://sketchfab.com/models/not-an-id/embed",
+    ],
+)
+def test_it_refuses_anything_but_a_sketchfab_model(pasted):
+    with pytest.raises(ValidationError):
+        services.sketchfab_model_id(pasted)
+
+
+def test_managers_create_types_machines_and_edges_and_staff_cannot(maria, carol, mallory):
+    kind = services.create_machine_type(actor=maria, name="Roller", model=SEED_EMBED)
+    assert kind.model_id == MODEL_ID
+    press = services.create_machine(
+        actor=maria, machine_type=kind, name="Roller R-1", line="Line 1", pos_x=10, pos_y=20, hf_key="secret"
+    )
+    mill = services.create_machine(actor=maria, machine_type=kind, name="Mill M-2", line="Line 1")
+    edge = services.create_edge(actor=maria, source=press, target=mill, flow_type="sheets")
+    assert (press.hf_key, edge.flow_type) == ("secret", "sheets")
+    services.update_machine(actor=maria, machine=press, location="Hall 2", hf_key=None)  # None keeps the key.
+    press.refresh_from_db()
+    assert (press.location, press.hf_key) == ("Hall 2", "secret")
+    with pytest.raises(PermissionDenied):
+        services.create_machine(actor=carol, machine_type=kind, name="Nope")
+    with pytest.raises(ValidationError):  # Not a type of her organization.
+        services.create_machine(actor=mallory, machine_type=kind, name="Nope")
+    with pytest.raises(PermissionDenied):
+        services.update_machine(actor=mallory, machine=press, name="Mine")
+
+
+def test_it_refuses_duplicates_self_loops_foreign_machines_and_bad_values(maria, mallory):
+    kind = services.create_machine_type(actor=maria, name="Press")
+    with pytest.raises(ValidationError):
+        services.create_machine_type(actor=maria, name="press")  # Names are unique ignoring case.
+    a = services.create_machine(actor=maria, machine_type=kind, name="A")
+    b = services.create_machine(actor=maria, machine_type=kind, name="B")
+    with pytest.raises(ValidationError):
+        services.create_machine(actor=maria, machine_type=kind, name="a")
+    with pytest.raises(ValidationError):
+        services.create_machine(actor=maria, machine_type=kind, name="C", video_feed_url="javascript:alert(1)")
+    with pytest.raises(ValidationError):
+        services.create_machine(actor=maria, machine_type=kind, name="D", ideal_cycle_seconds=0)
+    with pytest.raises(ValidationError):
+        services.create_machine(actor=maria, machine_type=kind, name="E", colour="red")
+    services.create_edge(actor=maria, source=a, target=b)
+    with pytest.raises(ValidationError):
+        services.create_edge(actor=maria, source=a, target=b)
+    with pytest.raises(ValidationError):
+        services.create_edge(actor=maria, source=a, target=a)
+    foreign_kind = services.create_machine_type(actor=mallory, name="Press")
+    foreign = services.create_machine(actor=mallory, machine_type=foreign_kind, name="Z")
+    with pytest.raises(ValidationError):
+        services.create_edge(actor=maria, source=a, target=foreign)
+    with pytest.raises(ValidationError):
+        services.create_machine(actor=maria, machine_type=foreign_kind, name="F")
+    with pytest.raises(ValidationError):
+        services.delete_machine_type(actor=maria, machine_type=kind)  # Machines of it exist.
+    assert Machine.objects.filter(organization=maria.organization).count() == 2
+    assert MachineEdge.objects.count() == 1 and MachineType.objects.count() == 2
