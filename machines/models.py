@@ -202,3 +202,33 @@ class MachineWarning(TenantModel):
 
     def __str__(self) -> str:
         return self.message
+
+
+class IntegrationToken(TenantModel):
+    """A token for an external system (monitoring, a sensor) to report on machines, stored hashed.
+
+    It acts as the system, not as a person: it may read machines, report faults and add or clear
+    warnings, and nothing else; with a `machine` it may touch that machine only.
+    """
+
+    PREFIX = "nxm_"
+
+    machine = models.ForeignKey(
+        Machine, null=True, blank=True, on_delete=models.CASCADE, related_name="integration_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters, kept so people can tell their tokens apart.
+    hint = models.CharField(max_length=16)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"

@@ -10,13 +10,14 @@ faults, warnings and incidents (`refresh_status`), never set by hand.
 """
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, hash_secret
 from activities import services as activity_services
 from activities.models import CLOSED_STATUSES, Activity, ActivityType
 from activities.models import Priority as ActivityPriority
@@ -25,6 +26,7 @@ from machines.models import (
     FaultCase,
     FaultNote,
     Incident,
+    IntegrationToken,
     Machine,
     MachineEdge,
     MachineStatusChange,
@@ -526,3 +528,58 @@ def create_edge(*, actor: User, source: Machine, target: Machine, flow_type: str
 def delete_edge(*, actor: User, edge: MachineEdge) -> None:
     _require_machines(actor, edge.organization_id)
     edge.delete()
+
+
+# Integration tokens (external systems)
+
+
+@transaction.atomic
+def create_integration_token(*, actor: User, name: str, machine: Machine | None = None) -> tuple[IntegrationToken, str]:
+    """A token for an external system, limited to `machine` when given; the raw value is returned once.
+
+    Managers and admins create them; only the hash is kept.
+    """
+    _require_machines(actor, actor.organization_id)
+    if machine is not None and machine.organization_id != actor.organization_id:
+        raise ValidationError({"machine": "Choose a machine of your organization."})
+    name = _clean_text(name, "name", limit=100)
+    raw = IntegrationToken.PREFIX + secrets.token_urlsafe(32)
+    token = IntegrationToken.objects.create(
+        organization_id=actor.organization_id,
+        machine=machine,
+        name=name,
+        token_hash=hash_secret(raw),
+        hint=raw[: len(IntegrationToken.PREFIX) + 6],
+        created_by=actor,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_integration_token(*, actor: User, token: IntegrationToken) -> IntegrationToken:
+    """Managers and admins revoke a token of their organization; revoking twice changes nothing."""
+    _require_machines(actor, token.organization_id)
+    token = IntegrationToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def authenticate_integration_token(raw: str) -> IntegrationToken | None:
+    """The unrevoked token with this raw value (with its organization and machine), or None."""
+    if not raw or not raw.startswith(IntegrationToken.PREFIX):
+        return None
+    token = (
+        IntegrationToken.objects.select_related("organization", "machine")
+        .filter(token_hash=hash_secret(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute so a sensor reporting every second does not write every time.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -18,6 +18,8 @@ from accounts.api import ApiTokenAuth
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from chat.api import router as chat_router
+from machines.api import IntegrationTokenAuth
+from machines.api import router as machines_router
 from nexus.errors import error_text
 from nexus.notifications_api import router as notifications_router
 from projects.api import router as projects_router
@@ -44,7 +46,8 @@ api = NinjaAPI(
     description=(
         "The Nexus hub's JSON API. Authenticate with a personal token from your profile page "
         "(`Authorization: Bearer nxs_…`) or a browser session. Every object belongs to the "
-        "caller's organization; an object of another organization is a 404."
+        "caller's organization; an object of another organization is a 404. Monitoring systems and sensors "
+        "use an integration token (`Bearer nxm_…`) on the machine endpoints."
     ),
     auth=[ApiTokenAuth(), SessionAuth()],
     urls_namespace="api-v1",
@@ -86,3 +89,5 @@ api.add_router("/", projects_router)
 api.add_router("/", chat_router)
 api.add_router("/", updates_router)
 api.add_router("/", notifications_router)
+# Machines also take external systems' integration tokens (`nxm_…`); the handlers say what those may do.
+api.add_router("/", machines_router, auth=[ApiTokenAuth(), IntegrationTokenAuth(), SessionAuth()])
