@@ -359,7 +359,15 @@ def clear_warning(*, warning: MachineWarning, actor: User | None) -> MachineWarn
     if warning.cleared_at is None:
         warning.cleared_at, warning.cleared_by = timezone.now(), actor
         warning.save(update_fields=["cleared_at", "cleared_by"])
-        refresh_status(warning.machine, reason=f"Warning cleared: {warning.message}")
+        machine = warning.machine
+        if not machine.warnings.filter(cleared_at__isnull=True).exists():
+            # The last warning is gone: what the warnings opened is over.
+            incident = _open_incident(machine, "warning")
+            if incident is not None:
+                if incident.activity is not None:
+                    activity_services.close_for_system(activity=incident.activity, notes="The warnings were cleared.")
+                close_incident(incident, reason="Warnings cleared")
+        refresh_status(machine, reason=f"Warning cleared: {warning.message}")
     return warning
 
 
@@ -470,7 +478,8 @@ def _apply_machine(machine: Machine, fields: dict) -> None:
             if value is not None:  # None keeps the stored key; "" removes it. It is never read back out.
                 machine.hf_key = _clean_text(value, "hf_key", required=False, limit=500)
         elif name in ("name", "manufacturer", "line", "location"):
-            setattr(machine, name, _clean_text(value, name, required=name == "name", limit=200))
+            limit = Machine._meta.get_field(name).max_length
+            setattr(machine, name, _clean_text(value, name, required=name == "name", limit=limit))
         else:
             setattr(machine, name, value)
     if machine.ideal_cycle_seconds is not None and machine.ideal_cycle_seconds <= 0:

@@ -138,18 +138,21 @@ def test_the_status_is_derived_from_what_is_open(press, faults, warnings, incide
     assert services.derive_status(press) == expected
 
 
-def test_warnings_turn_a_machine_to_warning_until_cleared_and_its_incident_closes(press, carol, bob):
+def test_warnings_turn_a_machine_to_warning_until_the_last_is_cleared(press, carol, bob):
     warning = services.add_warning(machine=press, actor=None, message="Oil level low")
     press.refresh_from_db()
     assert press.status == MachineStatus.WARNING
+    second = services.add_warning(machine=press, actor=bob, message="Filter clogging")
+    incident = Incident.objects.get(dedup_key="warning")
+    assert incident.count == 2
     services.clear_warning(warning=warning, actor=bob)
     press.refresh_from_db()
-    assert press.status == MachineStatus.WARNING  # Its incident is still open until its activity is done.
-    incident = Incident.objects.get(dedup_key="warning")
-    activity = activity_services.claim_activity(activity=incident.activity, user=bob)
-    activity_services.change_status(actor=bob, activity=activity, status=Status.COMPLETED)
+    assert press.status == MachineStatus.WARNING  # One warning is still active.
+    services.clear_warning(warning=second, actor=bob)
     press.refresh_from_db()
-    assert press.status == MachineStatus.OK
+    incident.refresh_from_db()
+    assert press.status == MachineStatus.OK and incident.state == "closed"
+    assert incident.activity.status == Status.COMPLETED
 
 
 def test_bad_events_are_refused_and_change_nothing(press, mallory):

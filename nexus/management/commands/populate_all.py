@@ -12,6 +12,7 @@ POPULATE_COMMANDS = [
     "populate_chats",
     "populate_system_messages",
     "populate_updates",
+    "populate_machines",
 ]
 
 
