@@ -341,8 +341,10 @@ def test_it_runs_the_chat_commands_in_populate_all(db):
     assert POPULATE_COMMANDS[position + 1 : position + 3] == ["populate_chats", "populate_system_messages"]
     output = _run("populate_all")
     assert "populate_chats:" in output and "populate_system_messages:" in output
-    assert Conversation.objects.filter(organization__slug="acme").count() == 10
-    assert Message.objects.filter(organization__slug="acme").count() == _scripted_count("acme") + 40
+    # Machines open channels of their own (populate_machines runs later); these counts are the chat commands'.
+    chat_made = Conversation.objects.filter(organization__slug="acme").exclude(key__startswith="machine:")
+    assert chat_made.count() == 10
+    assert Message.objects.filter(conversation__in=chat_made).count() == _scripted_count("acme") + 40
     assert SystemMessage.objects.count() == 6
     messages = Message.objects.count()
     again = _run("populate_all")
