@@ -132,3 +132,11 @@ def broadcasts(monkeypatch):
     monkeypatch.setattr(layer, "group_send", record)
     monkeypatch.setattr("nexus.realtime._redis_publisher", lambda layer: None)  # Redis or not, through group_send.
     return sent
+
+
+@pytest.fixture
+def demo_people(db):
+    """The demo organizations and people of `populate_users`."""
+    from tests.commands import run_command
+
+    run_command("populate_users")

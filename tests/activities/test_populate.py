@@ -1,11 +1,9 @@
 """The demo data commands `populate_tags` and `populate_activities`, and the overdue task."""
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
@@ -23,6 +21,7 @@ from activities.models import (
     Tag,
 )
 from nexus.celery import app
+from tests.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +36,7 @@ ANCHOR_DAY = "2031-03-10"
 
 
 def _run(name: str, **options) -> str:
-    out = io.StringIO()
-    call_command(name, stdout=out, stderr=io.StringIO(), **options)
-    return out.getvalue()
-
-
-@pytest.fixture
-def demo_people():
-    _run("populate_users")
+    return run_command(name, **options)
 
 
 def _acme() -> Organization:

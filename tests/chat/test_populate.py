@@ -1,10 +1,8 @@
 """The demo data commands `populate_chats` and `populate_system_messages`."""
 
-import io
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
@@ -14,6 +12,7 @@ from accounts.models import Organization, User
 from chat import selectors
 from chat.management.commands import populate_chats
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessage
+from tests.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +22,7 @@ ACME_DIRECTS = {("maria", "tom"), ("tina", "tom"), ("sam", "sue"), ("alice", "ma
 
 
 def _run(name: str, **options) -> str:
-    out = io.StringIO()
-    call_command(name, stdout=out, stderr=io.StringIO(), **options)
-    return out.getvalue()
-
-
-@pytest.fixture
-def demo_people():
-    _run("populate_users")
+    return run_command(name, **options)
 
 
 def _acme() -> Organization:

@@ -1,9 +1,6 @@
 """The demo data command `populate_machines` (and its place in `populate_all`)."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts import services as accounts_services
@@ -22,19 +19,13 @@ from machines.models import (
     Status,
 )
 from nexus.permissions import Role
+from tests.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
 
 def _run(name: str = "populate_machines", **options) -> str:
-    out = io.StringIO()
-    call_command(name, stdout=out, stderr=io.StringIO(), **options)
-    return out.getvalue()
-
-
-@pytest.fixture
-def demo_people():
-    _run("populate_users")
+    return run_command(name, **options)
 
 
 def _acme(model):

@@ -1,9 +1,6 @@
 """The demo data command `populate_updates` (and its place in `populate_all`)."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
@@ -13,6 +10,7 @@ from PIL import Image
 from accounts import services as accounts_services
 from accounts.models import Organization
 from nexus.permissions import Role
+from tests.commands import run_command
 from updates import services
 from updates.management.commands import populate_updates
 from updates.models import Priority, Update, UpdateAttachment, UpdateComment, UpdateLike, UpdateMedia, UpdateRecipient
@@ -25,14 +23,7 @@ ACME_PEOPLE = {"alice", "maria", "tom", "tina", "sam", "sue"}
 
 
 def _run(name: str = "populate_updates", **options) -> str:
-    out = io.StringIO()
-    call_command(name, stdout=out, stderr=io.StringIO(), **options)
-    return out.getvalue()
-
-
-@pytest.fixture
-def demo_people():
-    _run("populate_users")
+    return run_command(name, **options)
 
 
 def _acme(title: str) -> Update:
