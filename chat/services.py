@@ -43,6 +43,7 @@ from nexus.realtime import (
     user_group,
 )
 from nexus.reversing import url_for
+from nexus.text import clean_text
 
 Kind = Conversation.Kind
 MAX_MESSAGE_LENGTH = 10_000
@@ -339,9 +340,8 @@ def _rate_limited() -> ValidationError:
 
 
 def _clean_content(content: str, *, required: bool) -> str:
-    content = (content or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if "\x00" in content:  # PostgreSQL refuses them; one would fail a whole batch of sends.
-        raise ValidationError({"content": "Text may not contain null characters."})
+    # A null character would fail the whole batch of sends on PostgreSQL; clean_text refuses it alone.
+    content = clean_text(content, "content")
     if len(content) > MAX_MESSAGE_LENGTH:
         raise ValidationError({"content": f"The message is too long: at most {MAX_MESSAGE_LENGTH:,} characters."})
     if required and not content:

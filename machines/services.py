@@ -38,6 +38,7 @@ from machines.models import (
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
 from nexus.realtime import organization_group, send_events_on_commit, text_event
+from nexus.text import clean_text
 
 MAX_ESCALATIONS = 3
 MAX_TEXT_LENGTH = 5_000
@@ -57,9 +58,7 @@ _REPAIR_WITHIN = {
 
 
 def _clean_text(text: str, field: str, *, required: bool = True, limit: int = MAX_TEXT_LENGTH) -> str:
-    text = (text or "").replace("\r\n", "\n").strip()
-    if "\x00" in text:
-        raise ValidationError({field: "Text may not contain null characters."})
+    text = clean_text(text, field)
     if required and not text:
         raise ValidationError({field: "Write something first."})
     if len(text) > limit:

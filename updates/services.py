@@ -25,6 +25,7 @@ from nexus.images import encode, open_image
 from nexus.notify import notify
 from nexus.permissions import Action, Role, can, require
 from nexus.realtime import organization_group, send_events_on_commit, text_event, user_group
+from nexus.text import clean_text
 from nexus.uploads import check_upload
 from updates.models import (
     Priority,
@@ -92,28 +93,28 @@ def _require_visible(user: User, update: Update) -> None:
 # Validation
 
 
-def _clean_text(text: str | None) -> str:
-    return (text or "").replace("\r\n", "\n").strip()
-
-
-_NUL = "\x00"
-_NUL_ERROR = "Text may not contain null characters."
+def _clean_fields(draft: Draft, names: tuple[str, ...], errors: dict) -> list[str]:
+    """Each named text of the draft cleaned (`nexus.text.clean_text`); a refusal goes into `errors`, with ""."""
+    values = []
+    for name in names:
+        try:
+            values.append(clean_text(getattr(draft, name), name))
+        except ValidationError as error:
+            errors.update({key: messages[0] for key, messages in error.message_dict.items()})
+            values.append("")
+    return values
 
 
 def _clean_draft(organization_id: int, draft: Draft, *, audience: bool = True) -> Draft:
     """The draft with its text trimmed, or ValidationError by field. `audience=False` leaves the targets unchecked
     (a published update keeps the audience it was published to)."""
     errors = {}
-    title, content = _clean_text(draft.title), _clean_text(draft.content)
-    if _NUL in title:
-        errors["title"] = _NUL_ERROR
-    elif not title:
+    title, content = _clean_fields(draft, ("title", "content"), errors)
+    if "title" not in errors and not title:
         errors["title"] = "Give the update a title."
-    elif len(title) > MAX_TITLE_LENGTH:
+    elif "title" not in errors and len(title) > MAX_TITLE_LENGTH:
         errors["title"] = f"The title is too long: at most {MAX_TITLE_LENGTH} characters."
-    if _NUL in content:
-        errors["content"] = _NUL_ERROR
-    elif len(content) > MAX_CONTENT_LENGTH:
+    if "content" not in errors and len(content) > MAX_CONTENT_LENGTH:
         errors["content"] = f"The text is too long: at most {MAX_CONTENT_LENGTH:,} characters."
     if draft.type not in UpdateType.values:
         errors["type"] = f"Unknown type {draft.type!r}."
@@ -167,9 +168,7 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
         attachments.append(attachment)
     shown = []
     for upload, caption in media:
-        caption = _clean_text(caption)
-        if _NUL in caption:
-            raise ValidationError(f"A caption: {_NUL_ERROR}")
+        caption = clean_text(caption, "caption")
         if len(caption) > MAX_CAPTION_LENGTH:
             raise ValidationError(f"A caption is too long: at most {MAX_CAPTION_LENGTH} characters.")
         name, mime_type = check_upload(
@@ -514,9 +513,7 @@ def _require_open(update: Update) -> None:
 def add_comment(*, user: User, update: Update, content: str, parent: UpdateComment | None = None) -> UpdateComment:
     _require_visible(user, update)
     _require_open(update)
-    content = _clean_text(content)
-    if _NUL in content:
-        raise ValidationError({"content": _NUL_ERROR})
+    content = clean_text(content, "content")
     if not content:
         raise ValidationError({"content": "Write something first."})
     if len(content) > MAX_COMMENT_LENGTH:
