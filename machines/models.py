@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from nexus.tenancy import TenantModel
+from nexus.uploads import random_path
 
 
 class Status(models.TextChoices):
@@ -183,6 +184,32 @@ class FaultNote(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+def _photo_path(photo: "FaultPhoto", filename: str) -> str:
+    # Random names: nothing guessable, no clashes, and no uploaded name (any script, any length) on disk.
+    return random_path(f"machines/{photo.fault.organization_id}", filename)
+
+
+class FaultPhoto(models.Model):
+    """A photo of a fault, taken when it was reported (`note` None) or with a note; re-encoded without
+    its metadata and thumbnailed."""
+
+    fault = models.ForeignKey(FaultCase, on_delete=models.CASCADE, related_name="photos")
+    note = models.ForeignKey(FaultNote, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=_photo_path, max_length=300)
+    thumbnail = models.ImageField(upload_to=_photo_path, max_length=300)
+    filename = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class MachineWarning(TenantModel):

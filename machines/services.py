@@ -11,9 +11,12 @@ faults, warnings and incidents (`refresh_status`), never set by hand.
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +28,7 @@ from chat import services as chat_services
 from machines.models import (
     FaultCase,
     FaultNote,
+    FaultPhoto,
     Incident,
     IntegrationToken,
     Machine,
@@ -35,12 +39,14 @@ from machines.models import (
     Severity,
     Status,
 )
+from nexus.images import encode, open_image
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
-from nexus.realtime import organization_group, send_events_on_commit, text_event
+from nexus.realtime import organization_group, send_events_on_commit, send_json_on_commit, text_event
 from nexus.text import clean_text
 
 MAX_ESCALATIONS = 3
+THUMBNAIL_SIZE = 320
 MAX_TEXT_LENGTH = 5_000
 # Severity -> the activity's priority and how long the repair may take before it is overdue.
 _PRIORITY = {
@@ -82,6 +88,13 @@ def _channel(machine: Machine):
 
 def _say(machine: Machine, text: str) -> None:
     chat_services.post_system_message(conversation=_channel(machine), content=text)
+
+
+def _changed(machine: Machine) -> None:
+    """After the commit, tell open pages that what a machine's page shows (faults, warnings, incidents, notes)
+    changed, so they fetch it again. Status changes also go out on their own (`refresh_status`)."""
+    payload = {"type": "machines.changed", "machine": machine.pk}
+    send_json_on_commit([organization_group(machine.organization_id)], payload)
 
 
 def _people(machine: Machine, role: str) -> list[User]:
@@ -162,6 +175,7 @@ def raise_machine_event(
         else:
             _open(machine, incident)
             refresh_status(machine, reason=title)
+            _changed(machine)
             return incident
     incident.count += 1
     incident.last_seen = now
@@ -170,6 +184,7 @@ def raise_machine_event(
         activity_services.add_system_note(
             activity=incident.activity, body=f"Happened again ({incident.count} times): {title}"
         )
+    _changed(machine)
     return incident
 
 
@@ -223,9 +238,10 @@ def activity_closed(activity: Activity) -> None:
     """Called when an activity is saved closed: the incidents it was for are over."""
     if activity.status not in CLOSED_STATUSES:
         return
-    for incident in Incident.objects.filter(activity=activity, state=Incident.State.OPEN):
+    for incident in Incident.objects.filter(activity=activity, state=Incident.State.OPEN).select_related("machine"):
         with transaction.atomic():
             close_incident(incident, reason=f"{activity.title}: {activity.get_status_display()}")
+            _changed(incident.machine)
 
 
 def escalate_unclaimed(*, now: datetime | None = None) -> int:
@@ -264,22 +280,68 @@ def escalate_unclaimed(*, now: datetime | None = None) -> int:
                 level="warning",
             )
             _say(incident.machine, f"Nobody has claimed this for {minutes} minutes; managers were told.")
+            _changed(incident.machine)
             escalated += 1
     return escalated
 
 
 # Faults and warnings
 
+PreparedPhoto = tuple[str, ContentFile, ContentFile]
+
+
+def _prepare_photos(uploads: Iterable) -> list[PreparedPhoto]:
+    """Decode every uploaded photo before anything is stored: (file name, image re-encoded without its
+    metadata, thumbnail). A file that is not a readable image of an allowed size refuses the whole upload."""
+    uploads = [upload for upload in uploads if upload]
+    if len(uploads) > settings.MACHINES_MAX_PHOTOS:
+        raise ValidationError({"photos": f"At most {settings.MACHINES_MAX_PHOTOS} photos at a time."})
+    prepared = []
+    for upload in uploads:
+        name = (getattr(upload, "name", "") or "photo").replace("\\", "/").rsplit("/", 1)[-1][:200] or "photo"
+        try:
+            image = open_image(
+                upload, max_bytes=settings.MACHINES_MAX_PHOTO_BYTES, max_pixels=settings.MACHINES_MAX_PHOTO_PIXELS
+            )
+        except ValidationError as error:
+            raise ValidationError({"photos": f"{name}: {' '.join(error.messages)}"}) from None
+        # Photos become JPEG; only pictures with transparency stay PNG.
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        image_format = "PNG" if transparent else "JPEG"
+        filename = f"{name.rsplit('.', 1)[0][:190] or 'photo'}.{'png' if transparent else 'jpg'}"
+        thumbnail = image.copy()
+        thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        prepared.append(
+            (
+                filename,
+                encode(image, name=filename, image_format=image_format),
+                encode(thumbnail, name="thumb.jpg", image_format="JPEG"),
+            )
+        )
+    return prepared
+
+
+def _store_photos(fault: FaultCase, photos: list[PreparedPhoto], *, by: User | None, note: FaultNote | None = None):
+    for filename, content, thumbnail in photos:
+        photo = FaultPhoto(fault=fault, note=note, filename=filename, uploaded_by=by)
+        photo.image.save(filename, content, save=False)
+        photo.thumbnail.save("thumb.jpg", thumbnail, save=False)
+        photo.save()
+
 
 @transaction.atomic
-def report_fault(*, machine: Machine, reporter: User | None, description: str, severity: str) -> FaultCase:
-    """Anyone reports a fault (`reporter` None: an external system); it opens or joins the machine's incident."""
+def report_fault(
+    *, machine: Machine, reporter: User | None, description: str, severity: str, photos: Iterable = ()
+) -> FaultCase:
+    """Anyone reports a fault (`reporter` None: an external system), with photos if they have them; it
+    opens or joins the machine's incident."""
     if reporter is not None:
         require(reporter, Action.REPORT_FAULT)
         if reporter.organization_id != machine.organization_id:
             raise PermissionDenied("That machine is not of your organization.")
     description = _clean_text(description, "description")
     _check_severity(severity)
+    prepared = _prepare_photos(photos)
     fault = FaultCase.objects.create(
         organization_id=machine.organization_id,
         machine=machine,
@@ -292,16 +354,23 @@ def report_fault(*, machine: Machine, reporter: User | None, description: str, s
     )
     fault.incident = incident
     fault.save(update_fields=["incident"])
+    _store_photos(fault, prepared, by=reporter)
     refresh_status(machine, reason=f"Fault reported: {description[:200]}")
     return fault
 
 
 @transaction.atomic
-def add_fault_note(*, fault: FaultCase, author: User, body: str) -> FaultNote:
+def add_fault_note(*, fault: FaultCase, author: User, body: str, photos: Iterable = ()) -> FaultNote:
+    """Technicians and managers add what they found or did, with photos; a note of photos alone may be empty."""
     require(author, Action.RESOLVE_FAULT)
     if author.organization_id != fault.organization_id:
         raise PermissionDenied("That fault is not of your organization.")
-    return FaultNote.objects.create(fault=fault, author=author, body=_clean_text(body, "body"))
+    prepared = _prepare_photos(photos)
+    body = _clean_text(body, "body", required=not prepared)
+    note = FaultNote.objects.create(fault=fault, author=author, body=body)
+    _store_photos(fault, prepared, by=author, note=note)
+    _changed(fault.machine)
+    return note
 
 
 @transaction.atomic
@@ -329,6 +398,7 @@ def resolve_fault(*, fault: FaultCase, actor: User, resolution: str) -> FaultCas
         close_incident(incident, reason="Fault resolved")
     _say(fault.machine, f"Fault resolved by {actor.display_name}: {fault.resolution}")
     refresh_status(fault.machine, reason=f"Fault resolved: {fault.resolution[:200]}")
+    _changed(fault.machine)
     return fault
 
 
@@ -367,6 +437,7 @@ def clear_warning(*, warning: MachineWarning, actor: User | None) -> MachineWarn
                     activity_services.close_for_system(activity=incident.activity, notes="The warnings were cleared.")
                 close_incident(incident, reason="Warnings cleared")
         refresh_status(machine, reason=f"Warning cleared: {warning.message}")
+        _changed(machine)
     return warning
 
 

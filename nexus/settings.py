@@ -266,6 +266,10 @@ UPDATES_ATTACHMENT_TYPES = frozenset(
 UPDATES_MEDIA_TYPES = frozenset(
     env_list("NEXUS_UPDATES_MEDIA_TYPES", "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm")
 )
+# Machines: photos of a fault, per report or note, and the largest photo in bytes and pixels.
+MACHINES_MAX_PHOTOS = env_int("NEXUS_MACHINES_MAX_PHOTOS", 6)
+MACHINES_MAX_PHOTO_BYTES = env_int("NEXUS_MACHINES_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+MACHINES_MAX_PHOTO_PIXELS = env_int("NEXUS_MACHINES_MAX_PHOTO_PIXELS", 40_000_000)
 # WebSocket frames from one browser tab: a burst of this many, refilled at this rate per second.
 WS_FRAME_BURST = env_int("NEXUS_WS_FRAME_BURST", 40)
 WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)

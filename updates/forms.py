@@ -2,29 +2,12 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
-from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput
+from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput, MultipleFileField, MultipleFileInput
 from nexus.permissions import Role
 from updates import services
 from updates.models import Priority, Update, UpdateMedia, UpdateType
 
 EVERYONE, CHOSEN = "everyone", "chosen"
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files from one input; each is checked by content in the service, not here."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(MultipleFileField, self).clean(upload, initial) for upload in files if upload]
 
 
 def _file_key(item) -> str:
