@@ -39,6 +39,12 @@ def get_conversation_or_404(*, user: User, pk) -> Conversation:
         raise Http404("No such conversation.") from None
 
 
+def channel_of(*, organization_id: int, key: str) -> Conversation | None:
+    """The channel a higher app opened under `key` (e.g. "machine:7"), or None while it has said nothing yet.
+    Channels are public within their organization."""
+    return Conversation.objects.filter(organization_id=organization_id, key=key, kind=Kind.CHANNEL).first()
+
+
 def membership_of(*, user: User, conversation: Conversation) -> Membership | None:
     return Membership.objects.filter(user=user, conversation=conversation).first()
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("chat/", include("chat.urls")),
     path("updates/", include("updates.urls")),
+    path("machines/", include("machines.urls")),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.mark_notifications_read, name="notifications-read"),
     path("notifications/read-all/", views.mark_all_notifications_read, name="notifications-read-all"),

@@ -449,6 +449,52 @@
     if (notice && notice.dataset.update === String(event.detail.id)) notice.hidden = false;
   });
 
+  // ---- Machines: status follows live; open pages fetch again what changed ---------
+  // `machines.status` recolours every grid card, map node and status pill of the machine at once. Parts marked
+  // data-machine-refresh (optionally for one data-machine) fetch themselves again after `machines.changed`, after a
+  // claim of an activity they show, and after a reconnect; a part someone is typing into waits for the next one.
+  var statusLabels = { ok: "OK", warning: "Warning", fault: "Fault" };
+  document.addEventListener("nexus:machines.status", function (event) {
+    var detail = event.detail;
+    document.querySelectorAll('[data-machine-status="' + Number(detail.machine) + '"]').forEach(function (el) {
+      el.dataset.status = detail.status;
+      el.querySelectorAll(".status-label").forEach(function (label) {
+        label.textContent = statusLabels[detail.status] || detail.status;
+      });
+    });
+  });
+  var refreshTimers = {};
+  function busy(part) {
+    return Array.prototype.some.call(part.querySelectorAll("textarea, input[type=text], input[type=file]"), function (box) {
+      return box.type === "file" ? box.files.length > 0 : box.value.trim() !== "";
+    });
+  }
+  function refreshMachineParts(select) {
+    document.querySelectorAll("[data-machine-refresh], [data-machine-refresh-on-reconnect]").forEach(function (part) {
+      if (!part.id || !select(part) || busy(part)) return;
+      var url = part.dataset.machineRefresh || part.dataset.machineRefreshOnReconnect;
+      clearTimeout(refreshTimers[part.id]);
+      refreshTimers[part.id] = setTimeout(function () {
+        window.htmx.ajax("GET", url, { target: "#" + part.id, swap: "outerHTML" });
+      }, 250);
+    });
+  }
+  document.addEventListener("nexus:machines.changed", function (event) {
+    var machine = String(event.detail.machine);
+    refreshMachineParts(function (part) {
+      return part.dataset.machineRefresh && (!part.dataset.machine || part.dataset.machine === machine);
+    });
+  });
+  document.addEventListener("nexus:activity.changed", function (event) {
+    var activity = String(event.detail.id);
+    refreshMachineParts(function (part) {
+      return part.dataset.machineRefresh && part.querySelector('[data-activity="' + activity + '"]') !== null;
+    });
+  });
+  document.addEventListener("nexus:reconnected", function () {
+    refreshMachineParts(function () { return true; });
+  });
+
   // ---- Board: drag a card onto a column to change its status ------------------
   // The move form on each card does the same without dragging (touch screens, no JavaScript).
   var dragged = null;
