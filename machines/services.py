@@ -214,7 +214,8 @@ def _open(machine: Machine, incident: Incident) -> None:
     incident.activity = activity
     incident.save(update_fields=["activity"])
     label = Severity(incident.severity).label
-    _say(machine, f"**{label}** {incident.kind}: {incident.title}. A maintenance activity is open for anyone to claim.")
+    title = incident.title.rstrip(".")
+    _say(machine, f"**{label}** {incident.kind}: {title}. A maintenance activity is open for anyone to claim.")
     notify(
         recipients=_people(machine, Role.TECHNICIAN),
         verb="needs a technician",
