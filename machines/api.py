@@ -16,8 +16,9 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, File, Form, Router, Schema, UploadedFile
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 
@@ -25,7 +26,8 @@ from accounts import services as account_services
 from accounts.api import Error, PersonRef
 from accounts.models import User
 from machines import selectors, services
-from machines.models import FaultCase, IntegrationToken, Machine, Severity, Status
+from machines.models import FaultCase, FaultPhoto, IntegrationToken, Machine, Severity, Status
+from nexus.files import protected_file_response
 from nexus.permissions import Action, require
 
 router = Router(tags=["machines"])
@@ -134,6 +136,35 @@ class MachinePatch(Schema):
     hf_key: str | None = Field(None, description='Write-only: a new key, or "" to remove it; omit to keep it.')
 
 
+class PhotoOut(Schema):
+    id: int
+    filename: str
+    url: str = Field(description="The photo, re-encoded without its metadata.")
+    thumbnail_url: str
+    uploaded_by: PersonRef | None
+    uploaded_at: datetime
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        return reverse("api-v1:machines_fault_photo", args=[obj.fault_id, obj.pk])
+
+    @staticmethod
+    def resolve_thumbnail_url(obj) -> str:
+        return reverse("api-v1:machines_fault_photo_thumbnail", args=[obj.fault_id, obj.pk])
+
+
+class NoteOut(Schema):
+    id: int
+    author: PersonRef
+    body: str
+    created_at: datetime
+    photos: list[PhotoOut]
+
+    @staticmethod
+    def resolve_photos(obj) -> list:
+        return list(obj.photos.all())
+
+
 class FaultOut(Schema):
     id: int
     machine_id: int
@@ -147,10 +178,20 @@ class FaultOut(Schema):
     resolution: str
     incident_id: int | None = Field(description="The incident it opened or joined.")
     activity_id: int | None = Field(description="The incident's claimable Maintenance activity.")
+    photos: list[PhotoOut] = Field(description="Photos taken when it was reported.")
+    notes: list[NoteOut] = Field(description="Technicians' notes, oldest first, each with its photos.")
 
     @staticmethod
     def resolve_activity_id(obj) -> int | None:
         return obj.incident.activity_id if obj.incident_id else None
+
+    @staticmethod
+    def resolve_photos(obj) -> list:
+        return obj.report_photos
+
+    @staticmethod
+    def resolve_notes(obj) -> list:
+        return list(obj.notes.all())
 
 
 class FaultIn(Schema):
@@ -340,6 +381,58 @@ def resolve_fault(request, fault_id: int, payload: ResolveIn):
     fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
     services.resolve_fault(fault=fault, actor=actor, resolution=payload.resolution)
     return selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
+
+
+@router.post(
+    "/faults/{fault_id}/notes/",
+    response={201: NoteOut, **MACHINE_RESPONSES},
+    summary="Add a note and photos to a fault",
+    description=(
+        "Technicians, managers and admins. A multipart form: `body` (the note; may be empty when photos are "
+        "sent) and up to the configured number of `photos` (JPEG, PNG, GIF or WebP, re-encoded without metadata)."
+    ),
+)
+def add_fault_note(request, fault_id: int, body: Form[str] = "", photos: File[list[UploadedFile]] = None):
+    actor = _person(request)
+    fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
+    note = services.add_fault_note(fault=fault, author=actor, body=body, photos=photos or [])
+    return 201, note
+
+
+def _get_photo_for_caller(request, fault_id: int, photo_id: int) -> FaultPhoto:
+    _person(request)
+    photo = selectors.get_photo_or_404(organization=request.organization, pk=photo_id)
+    if photo.fault_id != fault_id:
+        raise Http404
+    return photo
+
+
+def _photo_response(photo: FaultPhoto, size: str):
+    field, content_type = photo.file_and_type(size)
+    return protected_file_response(field, download_name=photo.filename, content_type=content_type, inline=True)
+
+
+@router.get(
+    "/faults/{fault_id}/photos/{photo_id}/",
+    response={200: None, 403: Error, 404: Error},
+    url_name="machines_fault_photo",
+    summary="A photo of a fault",
+    description="Any member of the organization (people, not integration tokens).",
+)
+def get_fault_photo(request, fault_id: int, photo_id: int):
+    photo = _get_photo_for_caller(request, fault_id, photo_id)
+    return _photo_response(photo, "full")
+
+
+@router.get(
+    "/faults/{fault_id}/photos/{photo_id}/thumbnail/",
+    response={200: None, 403: Error, 404: Error},
+    url_name="machines_fault_photo_thumbnail",
+    summary="A fault photo's thumbnail",
+)
+def get_fault_photo_thumbnail(request, fault_id: int, photo_id: int):
+    photo = _get_photo_for_caller(request, fault_id, photo_id)
+    return _photo_response(photo, "thumbnail")
 
 
 # Warnings

@@ -211,6 +211,12 @@ class FaultPhoto(models.Model):
     def __str__(self) -> str:
         return self.filename
 
+    def file_and_type(self, size: str) -> tuple:
+        """(stored file, MIME type) of the photo, or of its thumbnail (always JPEG) when `size` is "thumbnail"."""
+        if size == "thumbnail":
+            return self.thumbnail, "image/jpeg"
+        return self.image, "image/png" if self.image.name.endswith(".png") else "image/jpeg"
+
 
 class MachineWarning(TenantModel):
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="warnings")

@@ -60,15 +60,23 @@ def get_machine_type(*, organization, pk: int | None) -> MachineType | None:
     return scoped(MachineType, organization).filter(pk=pk).first()
 
 
+def _with_notes_and_photos(faults: QuerySet[FaultCase]) -> QuerySet[FaultCase]:
+    return faults.select_related("reported_by", "resolved_by", "incident__activity").prefetch_related(
+        Prefetch("notes", queryset=FaultNote.objects.select_related("author").prefetch_related("photos")),
+        Prefetch("photos", queryset=FaultPhoto.objects.filter(note__isnull=True), to_attr="report_photos"),
+    )
+
+
 def faults_of(*, machine: Machine, state: str | None = None) -> QuerySet[FaultCase]:
-    faults = machine.faults.select_related("reported_by", "resolved_by", "incident")
+    """A machine's fault cases, newest first, with their notes and photos loaded."""
+    faults = _with_notes_and_photos(machine.faults.all())
     if state:
         faults = faults.filter(state=state)
     return faults
 
 
 def get_fault_or_404(*, organization, pk: int) -> FaultCase:
-    faults = FaultCase.objects.select_related("machine", "reported_by", "resolved_by", "incident")
+    faults = _with_notes_and_photos(FaultCase.objects.select_related("machine"))
     return get_for_org_or_404(faults, organization, pk=pk)
 
 
@@ -106,13 +114,6 @@ def open_incidents_of(*, organization, machine: Machine | None = None) -> QueryS
         output_field=IntegerField(),
     )
     return incidents.select_related("machine", "activity__assigned_to").order_by(severity_rank, "-last_seen", "-pk")
-
-
-def _with_notes_and_photos(faults: QuerySet[FaultCase]) -> QuerySet[FaultCase]:
-    return faults.select_related("reported_by", "resolved_by", "incident__activity").prefetch_related(
-        Prefetch("notes", queryset=FaultNote.objects.select_related("author").prefetch_related("photos")),
-        Prefetch("photos", queryset=FaultPhoto.objects.filter(note__isnull=True), to_attr="report_photos"),
-    )
 
 
 @dataclass

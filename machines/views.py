@@ -187,8 +187,7 @@ def clear_warning(request, pk: int, warning_id: int):
 def photo(request, pk: int, size: str):
     """A fault's photo for anyone of its organization (the machines and their faults are open to all members)."""
     item = selectors.get_photo_or_404(organization=request.organization, pk=pk)
-    field = item.thumbnail if size == "thumbnail" else item.image
-    content_type = "image/png" if field.name.endswith(".png") else "image/jpeg"
+    field, content_type = item.file_and_type(size)
     return protected_file_response(field, download_name=item.filename, content_type=content_type, inline=True)
 
 
