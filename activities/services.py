@@ -455,12 +455,15 @@ def add_system_note(*, activity: Activity, body: str) -> ActivityComment:
 
 
 @transaction.atomic
-def close_for_system(*, activity: Activity, notes: str) -> Activity:
-    """Complete an open activity because what it was for is over (its fault was resolved); no permission."""
+def close_for_system(*, activity: Activity, notes: str, status: str = Status.COMPLETED) -> Activity:
+    """Close an open activity because what it was for is over: completed (its fault was resolved) or cancelled
+    (its machine is gone); no permission."""
+    if status not in CLOSED_STATUSES:
+        raise ValueError(f"{status!r} does not close an activity.")
     activity = _lock(activity)
     if activity.status in CLOSED_STATUSES:
         return activity
-    activity, entry = _set_status(actor=None, activity=activity, status=Status.COMPLETED, notes=notes)
+    activity, entry = _set_status(actor=None, activity=activity, status=status, notes=notes)
     _publish(activity, [entry])
     return activity
 

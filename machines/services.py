@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from accounts.models import User, hash_secret
 from activities import services as activity_services
-from activities.models import CLOSED_STATUSES, Activity, ActivityType
+from activities.models import CLOSED_STATUSES, OPEN_STATUSES, Activity, ActivityType
 from activities.models import Priority as ActivityPriority
+from activities.models import Status as ActivityStatus
 from chat import services as chat_services
 from machines.models import (
     FaultCase,
@@ -576,7 +577,18 @@ def update_machine(*, actor: User, machine: Machine, **fields) -> Machine:
 
 @transaction.atomic
 def delete_machine(*, actor: User, machine: Machine) -> None:
+    """Delete a machine with its faults, warnings, incidents and history; the work its open incidents opened is
+    cancelled, so nobody is left with a maintenance activity for a machine that is gone."""
     _require_machines(actor, machine.organization_id)
+    open_work = Activity.objects.filter(
+        incidents__machine=machine, incidents__state=Incident.State.OPEN, status__in=OPEN_STATUSES
+    )
+    for activity in open_work.distinct():
+        activity_services.close_for_system(
+            activity=activity,
+            notes=f"{machine.name} was deleted by {actor.display_name}.",
+            status=ActivityStatus.CANCELLED,
+        )
     machine.delete()
 
 

@@ -99,3 +99,23 @@ def test_it_refuses_duplicates_self_loops_foreign_machines_and_bad_values(maria,
         services.delete_machine_type(actor=maria, machine_type=kind)  # Machines of it exist.
     assert Machine.objects.filter(organization=maria.organization).count() == 2
     assert MachineEdge.objects.count() == 1 and MachineType.objects.count() == 2
+
+
+def test_it_cancels_the_open_work_of_a_machine_it_deletes(acme, maria, carol, bob):
+    from activities.models import Activity, Status
+
+    kind = MachineType.objects.create(organization=acme, name="Press")
+    press = services.create_machine(actor=maria, machine_type=kind, name="Press P-300")
+    old = services.create_machine(actor=maria, machine_type=kind, name="Old press")
+    fault = services.report_fault(machine=old, reporter=carol, description="Cracked frame", severity="high")
+    done = services.report_fault(machine=press, reporter=carol, description="Leak", severity="low")
+    services.resolve_fault(fault=done, actor=bob, resolution="Sealed")
+    open_activity, finished_activity = fault.incident.activity, done.incident.activity
+
+    services.delete_machine(actor=maria, machine=old)
+
+    assert not Machine.objects.filter(pk=old.pk).exists()
+    open_activity.refresh_from_db()
+    assert open_activity.status == Status.CANCELLED
+    assert open_activity.comments.filter(body__contains="Old press was deleted by Maria").exists()
+    assert Activity.objects.get(pk=finished_activity.pk).status == Status.COMPLETED
