@@ -43,6 +43,9 @@ def test_a_fault_sam_reports_turns_toms_map_red_and_resolving_it_turns_it_green(
     node = tom_map.get_by_test_id(f"map-node-{press.pk}")
     expect(node).to_have_attribute("data-status", "ok")
     expect(tom_map.get_by_test_id("incident-panel")).to_contain_text("Nothing open")
+    tom_home = tom_map.context.new_page()
+    _open(tom_home, f"{asgi_live_server}/")
+    expect(tom_home.get_by_test_id("unclaimed")).to_contain_text("No maintenance waiting")
 
     # Sam, on the floor, reports the fault with a photo from his phone.
     photo = tmp_path / "leak.jpg"
@@ -66,6 +69,8 @@ def test_a_fault_sam_reports_turns_toms_map_red_and_resolving_it_turns_it_green(
     expect(panel).to_contain_text("Press P-300")
     expect(panel).to_contain_text("Hydraulic oil leaking under the ram")
     activity = fault.incident.activity
+    # His list of unclaimed maintenance on the home page has it too.
+    expect(tom_home.get_by_test_id("unclaimed")).to_contain_text("Press P-300: Hydraulic oil leaking under the ram")
     tom_map.get_by_test_id(f"claim-{activity.pk}").click()
     expect(panel).to_contain_text("Claimed by Tom")
     activity.refresh_from_db()
