@@ -408,8 +408,8 @@ def _get_photo_for_caller(request, fault_id: int, photo_id: int) -> FaultPhoto:
 
 
 def _photo_response(photo: FaultPhoto, size: str):
-    field, content_type = photo.file_and_type(size)
-    return protected_file_response(field, download_name=photo.filename, content_type=content_type, inline=True)
+    field, content_type, name = photo.served(size)
+    return protected_file_response(field, download_name=name, content_type=content_type, inline=True)
 
 
 @router.get(

@@ -211,11 +211,12 @@ class FaultPhoto(models.Model):
     def __str__(self) -> str:
         return self.filename
 
-    def file_and_type(self, size: str) -> tuple:
-        """(stored file, MIME type) of the photo, or of its thumbnail (always JPEG) when `size` is "thumbnail"."""
+    def served(self, size: str) -> tuple:
+        """(stored file, MIME type, download name) of the photo, or of its thumbnail (always JPEG) when `size` is
+        "thumbnail"."""
         if size == "thumbnail":
-            return self.thumbnail, "image/jpeg"
-        return self.image, "image/png" if self.image.name.endswith(".png") else "image/jpeg"
+            return self.thumbnail, "image/jpeg", f"{self.filename.rsplit('.', 1)[0]}-thumbnail.jpg"
+        return self.image, "image/png" if self.image.name.endswith(".png") else "image/jpeg", self.filename
 
 
 class MachineWarning(TenantModel):

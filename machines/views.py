@@ -119,8 +119,19 @@ def report_fault(request, pk: int):
     return render(request, "machines/report_fault.html", {"machine": machine, "form": form}, status=status)
 
 
+# How the flash messages of refused actions name a form's fields.
+FIELD_LABELS = {
+    "body": "Note",
+    "photos": "Photos",
+    "resolution": "Resolution",
+    "message": "Warning",
+    "target": "Feeds into",
+    "flow_type": "What flows",
+}
+
+
 def _refused(request, error: ValidationError, machine_id: int, anchor: str = "") -> HttpResponseRedirect:
-    messages.error(request, error_text(error, {"body": "Note", "photos": "Photos", "resolution": "Resolution"}))
+    messages.error(request, error_text(error, FIELD_LABELS))
     return _back_to(machine_id, anchor)
 
 
@@ -187,8 +198,8 @@ def clear_warning(request, pk: int, warning_id: int):
 def photo(request, pk: int, size: str):
     """A fault's photo for anyone of its organization (the machines and their faults are open to all members)."""
     item = selectors.get_photo_or_404(organization=request.organization, pk=pk)
-    field, content_type = item.file_and_type(size)
-    return protected_file_response(field, download_name=item.filename, content_type=content_type, inline=True)
+    field, content_type, name = item.served(size)
+    return protected_file_response(field, download_name=name, content_type=content_type, inline=True)
 
 
 # Managers: machines, flows, machine types and integration tokens
@@ -208,7 +219,7 @@ def create(request):
         else:
             messages.success(request, f"{machine.name} was added.")
             return _back_to(machine.pk)
-    return render(request, "machines/form.html", {"form": form, "machine": None})
+    return render(request, "machines/form.html", {"form": form, "machine": None}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -226,7 +237,7 @@ def edit(request, pk: int):
             messages.success(request, "The machine was saved.")
             return _back_to(pk)
     machine = _get_machine_for_user(request, pk)  # The form wrote the posted values onto the first copy.
-    return render(request, "machines/form.html", {"form": form, "machine": machine})
+    return render(request, "machines/form.html", {"form": form, "machine": machine}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -303,7 +314,8 @@ def edit_machine_type(request, pk: int):
             messages.success(request, "The machine type was saved.")
             return redirect("machines:types")
     kind = selectors.get_machine_type_or_404(organization=request.organization, pk=pk)
-    return render(request, "machines/type_form.html", {"form": form, "machine_type": kind})
+    context = {"form": form, "machine_type": kind}
+    return render(request, "machines/type_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required

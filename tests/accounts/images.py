@@ -19,6 +19,17 @@ def upload(content: bytes, name: str = "picture.png", content_type: str = "image
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
+def jpeg_with_exif() -> bytes:
+    """A camera-like JPEG that carries metadata (maker, model, software) that stored copies must not keep."""
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam Industries"  # Make
+    exif[0x0110] = "Model 007"  # Model
+    exif[0x0131] = "Secret firmware 1.2"  # Software
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(buffer, format="JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
 def png_upload(**kwargs) -> SimpleUploadedFile:
     return upload(image_bytes(image_format="PNG", **kwargs))
 

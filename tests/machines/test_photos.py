@@ -9,7 +9,7 @@ from PIL import Image
 
 from machines import services
 from machines.models import FaultCase, FaultNote, FaultPhoto, Machine, MachineType
-from tests.accounts.images import jpeg_upload, png_upload, upload
+from tests.accounts.images import jpeg_upload, jpeg_with_exif, png_upload, upload
 from tests.chat.test_consumer import _connect
 
 pytestmark = pytest.mark.django_db
@@ -23,23 +23,13 @@ def press(acme):
     return Machine.objects.create(organization=acme, name="Press P-300", machine_type=kind)
 
 
-def _jpeg_with_exif() -> bytes:
-    image = Image.new("RGB", (64, 48), (10, 120, 200))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x8298] = "Somebody"  # Copyright
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", exif=exif)
-    return buffer.getvalue()
-
-
 def test_it_stores_the_photos_of_a_report_re_encoded_without_metadata(press, carol):
     fault = services.report_fault(
         machine=press,
         reporter=carol,
         description="Oil on the floor",
         severity="medium",
-        photos=[upload(_jpeg_with_exif(), "IMG_0001.JPG", "image/jpeg"), png_upload()],
+        photos=[upload(jpeg_with_exif(), "IMG_0001.JPG", "image/jpeg"), png_upload()],
     )
     photos = list(fault.photos.order_by("pk"))
     assert [p.filename for p in photos] == ["IMG_0001.jpg", "picture.png"]
