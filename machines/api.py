@@ -155,7 +155,7 @@ class PhotoOut(Schema):
 
 class NoteOut(Schema):
     id: int
-    author: PersonRef
+    author: PersonRef | None = Field(description="Null when its author's account was deleted.")
     body: str
     created_at: datetime
     photos: list[PhotoOut]

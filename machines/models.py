@@ -175,7 +175,10 @@ class FaultCase(TenantModel):
 
 class FaultNote(models.Model):
     fault = models.ForeignKey(FaultCase, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Repair history outlives the people who wrote it.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 

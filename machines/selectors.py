@@ -167,6 +167,10 @@ MAP_WIDTH = 1000
 MAP_MAX_HEIGHT = 640
 MAP_PADDING = 70
 NODE_RADIUS = 26
+# Machines drawn closer than this (say, several left at the default position 0, 0) are set side by side,
+# this far apart, so that each can be seen, clicked and joined by arrows.
+MIN_DISTANCE = 2 * NODE_RADIUS + 24
+SPREAD = 2 * NODE_RADIUS + 64
 
 
 @dataclass
@@ -187,59 +191,99 @@ class MapEdge:
 
 @dataclass
 class FloorMap:
+    """What the SVG draws; `min_x min_y width height` is its viewBox."""
+
     nodes: list[MapNode]
     edges: list[MapEdge]
-    width: int
-    height: int
+    min_x: float
+    min_y: float
+    width: float
+    height: float
 
 
-def _axis(values: list[float], length: float) -> tuple[float, float]:
-    """(lowest value, units per metre) to fit `values` into `length`; a single position gets no scale."""
-    low, span = min(values), max(values) - min(values)
-    return low, ((length - 2 * MAP_PADDING) / span if span > 0 else float("inf"))
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+def _scale(machines: list[Machine]) -> float:
+    """Map units per metre, one for both axes so distances stay true, fitting the floor into the map."""
+    spans = [
+        (max(values) - min(values), length)
+        for values, length in (
+            ([_finite(m.pos_x) for m in machines], MAP_WIDTH - 2 * MAP_PADDING),
+            ([_finite(m.pos_y) for m in machines], MAP_MAX_HEIGHT - 2 * MAP_PADDING),
+        )
+    ]
+    fits = [length / span for span, length in spans if span > 0]
+    return min(fits) if fits else 1.0
+
+
+def _spread(nodes: list[MapNode]) -> None:
+    """Set machines that would overlap side by side around the first of them, in the order given."""
+    groups: list[list[MapNode]] = []
+    for node in nodes:
+        for group in groups:
+            if math.hypot(node.x - group[0].x, node.y - group[0].y) < MIN_DISTANCE:
+                group.append(node)
+                break
+        else:
+            groups.append([node])
+    for group in groups:
+        if len(group) == 1:
+            continue
+        anchor_x, anchor_y = group[0].x, group[0].y
+        for index, node in enumerate(group):
+            node.x, node.y = anchor_x + (index - (len(group) - 1) / 2) * SPREAD, anchor_y
+
+
+def _arrow(edge: MachineEdge, source: MapNode, target: MapNode) -> MapEdge | None:
+    """An arrow from the rim of one machine's circle to the rim of the next, or None when they touch."""
+    dx, dy = target.x - source.x, target.y - source.y
+    distance = math.hypot(dx, dy)
+    gap = NODE_RADIUS + 4
+    if distance <= 2 * gap:
+        return None
+    ux, uy = dx / distance, dy / distance
+    return MapEdge(
+        edge=edge, x1=source.x + ux * gap, y1=source.y + uy * gap, x2=target.x - ux * gap, y2=target.y - uy * gap
+    )
 
 
 def floor_map(*, organization) -> FloorMap:
-    """Machines placed by their floor position (x across, y down, at one scale so distances stay true) and
-    their material flows as arrows from the edge of one machine to the edge of the next; three queries."""
+    """Machines placed by their floor position (x across, y down, at one scale) and their material flows as
+    arrows; three queries whatever the number of machines and flows."""
     machines = list(machines_for(organization=organization))
     if not machines:
-        return FloorMap(nodes=[], edges=[], width=MAP_WIDTH, height=200)
-    min_x, scale_x = _axis([m.pos_x for m in machines], MAP_WIDTH)
-    min_y, scale_y = _axis([m.pos_y for m in machines], MAP_MAX_HEIGHT)
-    scale = min(scale_x, scale_y)
-    scale = 1.0 if scale == float("inf") else scale
-    span_x = (max(m.pos_x for m in machines) - min_x) * scale
-    span_y = (max(m.pos_y for m in machines) - min_y) * scale
-    height = max(int(span_y + 2 * MAP_PADDING), 200)
-    # Centre the drawing when it is narrower (or lower) than the map.
-    offset_x, offset_y = (MAP_WIDTH - span_x) / 2, (height - span_y) / 2
-    nodes = {
-        m.pk: MapNode(machine=m, x=offset_x + (m.pos_x - min_x) * scale, y=offset_y + (m.pos_y - min_y) * scale)
-        for m in machines
-    }
+        return FloorMap(nodes=[], edges=[], min_x=0, min_y=0, width=MAP_WIDTH, height=200)
+    scale = _scale(machines)
+    low_x, low_y = min(_finite(m.pos_x) for m in machines), min(_finite(m.pos_y) for m in machines)
+    nodes = [
+        MapNode(machine=m, x=(_finite(m.pos_x) - low_x) * scale, y=(_finite(m.pos_y) - low_y) * scale) for m in machines
+    ]
+    _spread(nodes)
+    by_machine = {node.machine.pk: node for node in nodes}
     edges = []
     for edge in scoped(MachineEdge, organization).order_by("pk"):
-        source, target = nodes.get(edge.source_id), nodes.get(edge.target_id)
+        source, target = by_machine.get(edge.source_id), by_machine.get(edge.target_id)
         if source is None or target is None:
             continue
         edge.source, edge.target = source.machine, target.machine  # Loaded already: no query per arrow.
-        dx, dy = target.x - source.x, target.y - source.y
-        distance = math.hypot(dx, dy)
-        if distance <= 2 * NODE_RADIUS + 4:
-            continue  # The two overlap on the map: no room for an arrow.
-        ux, uy = dx / distance, dy / distance
-        gap = NODE_RADIUS + 4
-        edges.append(
-            MapEdge(
-                edge=edge,
-                x1=source.x + ux * gap,
-                y1=source.y + uy * gap,
-                x2=target.x - ux * gap,
-                y2=target.y - uy * gap,
-            )
-        )
-    return FloorMap(nodes=list(nodes.values()), edges=edges, width=MAP_WIDTH, height=height)
+        arrow = _arrow(edge, source, target)
+        if arrow is not None:
+            edges.append(arrow)
+    min_x, max_x = min(node.x for node in nodes), max(node.x for node in nodes)
+    min_y, max_y = min(node.y for node in nodes), max(node.y for node in nodes)
+    width = max(max_x - min_x + 2 * MAP_PADDING, MAP_WIDTH / 2)
+    height = max(max_y - min_y + 2 * MAP_PADDING, 200)
+    # A drawing narrower (or lower) than the least size sits in its middle.
+    return FloorMap(
+        nodes=nodes,
+        edges=edges,
+        min_x=(min_x + max_x - width) / 2,
+        min_y=(min_y + max_y - height) / 2,
+        width=width,
+        height=height,
+    )
 
 
 def integration_tokens_of(*, organization) -> QuerySet[IntegrationToken]:

@@ -9,6 +9,7 @@ its activity or fault is resolved. A machine's status is derived from its open
 faults, warnings and incidents (`refresh_status`), never set by hand.
 """
 
+import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ from nexus.notify import notify
 from nexus.permissions import Action, Role, require
 from nexus.realtime import organization_group, send_events_on_commit, send_json_on_commit, text_event
 from nexus.text import clean_text
+from nexus.uploads import delete_files_on_commit, removing_files_on_failure
 
 MAX_ESCALATIONS = 3
 THUMBNAIL_SIZE = 320
@@ -91,10 +93,13 @@ def _say(machine: Machine, text: str) -> None:
     chat_services.post_system_message(conversation=_channel(machine), content=text)
 
 
-def _changed(machine: Machine) -> None:
+def _changed(machine: Machine, *, layout: bool = False) -> None:
     """After the commit, tell open pages that what a machine's page shows (faults, warnings, incidents, notes)
-    changed, so they fetch it again. Status changes also go out on their own (`refresh_status`)."""
+    changed, so they fetch it again; `layout`: the machine itself or its flows changed (maps redraw). Status
+    changes also go out on their own (`refresh_status`)."""
     payload = {"type": "machines.changed", "machine": machine.pk}
+    if layout:
+        payload["layout"] = True
     send_json_on_commit([organization_group(machine.organization_id)], payload)
 
 
@@ -128,7 +133,9 @@ def refresh_status(machine: Machine, *, reason: str = "") -> Machine:
     )
     machine.status, machine.status_changed_at = status, now
     machine.save(update_fields=["status", "status_changed_at", "updated_at"])
-    event = text_event({"type": "machines.status", "machine": machine.pk, "status": status})
+    event = text_event(
+        {"type": "machines.status", "machine": machine.pk, "status": status, "label": Status(status).label}
+    )
     send_events_on_commit([([organization_group(machine.organization_id)], event)])
     return machine
 
@@ -323,9 +330,24 @@ def _prepare_photos(uploads: Iterable) -> list[PreparedPhoto]:
     return prepared
 
 
-def _store_photos(fault: FaultCase, photos: list[PreparedPhoto], *, by: User | None, note: FaultNote | None = None):
+def _photo_files(photos: Iterable[FaultPhoto]) -> list:
+    return [f for photo in photos for f in (photo.image, photo.thumbnail)]
+
+
+def _store_photos(
+    fault: FaultCase,
+    photos: list[PreparedPhoto],
+    *,
+    by: User | None,
+    into: list[FaultPhoto],
+    note: FaultNote | None = None,
+) -> None:
+    """Store checked photos (`_prepare_photos`) and their rows, appending each to `into` before its files are
+    written. Call inside `removing_files_on_failure(lambda: _photo_files(into))`, so that a failure anywhere
+    in the transaction leaves no stored file behind."""
     for filename, content, thumbnail in photos:
         photo = FaultPhoto(fault=fault, note=note, filename=filename, uploaded_by=by)
+        into.append(photo)
         photo.image.save(filename, content, save=False)
         photo.thumbnail.save("thumb.jpg", thumbnail, save=False)
         photo.save()
@@ -356,8 +378,10 @@ def report_fault(
     )
     fault.incident = incident
     fault.save(update_fields=["incident"])
-    _store_photos(fault, prepared, by=reporter)
-    refresh_status(machine, reason=f"Fault reported: {description[:200]}")
+    stored: list[FaultPhoto] = []
+    with removing_files_on_failure(lambda: _photo_files(stored)):
+        _store_photos(fault, prepared, by=reporter, into=stored)
+        refresh_status(machine, reason=f"Fault reported: {description[:200]}")
     return fault
 
 
@@ -370,7 +394,9 @@ def add_fault_note(*, fault: FaultCase, author: User, body: str, photos: Iterabl
     prepared = _prepare_photos(photos)
     body = _clean_text(body, "body", required=not prepared)
     note = FaultNote.objects.create(fault=fault, author=author, body=body)
-    _store_photos(fault, prepared, by=author, note=note)
+    stored: list[FaultPhoto] = []
+    with removing_files_on_failure(lambda: _photo_files(stored)):
+        _store_photos(fault, prepared, by=author, into=stored, note=note)
     _changed(fault.machine)
     return note
 
@@ -531,6 +557,10 @@ def delete_machine_type(*, actor: User, machine_type: MachineType) -> None:
     machine_type.delete()
 
 
+# Plausible bounds: a floor is at most kilometres across, a cycle at most a day, and no machine makes millions an hour.
+MAX_POSITION = 100_000
+MAX_CYCLE_SECONDS = 86_400
+MAX_CAPACITY = 10_000_000
 MACHINE_FIELDS = (
     "name", "manufacturer", "line", "location", "importance", "capacity_per_hour", "ideal_cycle_seconds",
     "pos_x", "pos_y", "pos_z", "video_feed_url", "hf_endpoint",
@@ -554,8 +584,17 @@ def _apply_machine(machine: Machine, fields: dict) -> None:
             setattr(machine, name, _clean_text(value, name, required=name == "name", limit=limit))
         else:
             setattr(machine, name, value)
-    if machine.ideal_cycle_seconds is not None and machine.ideal_cycle_seconds <= 0:
-        raise ValidationError({"ideal_cycle_seconds": "The ideal cycle time must be positive."})
+    for name in ("pos_x", "pos_y", "pos_z"):
+        value = getattr(machine, name)
+        if value is None or not math.isfinite(value) or abs(value) > MAX_POSITION:
+            raise ValidationError(
+                {name: f"A position is a number of metres between -{MAX_POSITION:,} and {MAX_POSITION:,}."}
+            )
+    cycle = machine.ideal_cycle_seconds
+    if cycle is not None and (not math.isfinite(cycle) or cycle <= 0 or cycle > MAX_CYCLE_SECONDS):
+        raise ValidationError({"ideal_cycle_seconds": "The ideal cycle time must be positive, at most a day."})
+    if machine.capacity_per_hour is not None and not 0 <= machine.capacity_per_hour <= MAX_CAPACITY:
+        raise ValidationError({"capacity_per_hour": f"The capacity is 0 to {MAX_CAPACITY:,} parts per hour."})
 
 
 @transaction.atomic
@@ -564,7 +603,9 @@ def create_machine(*, actor: User, machine_type: MachineType, name: str, **field
     _require_machines(actor, actor.organization_id)
     machine = Machine(organization_id=actor.organization_id)
     _apply_machine(machine, {"machine_type": machine_type, "name": name, **fields})
-    return _save(machine, unique_message="A machine of that name exists already.")
+    _save(machine, unique_message="A machine of that name exists already.")
+    _changed(machine, layout=True)
+    return machine
 
 
 @transaction.atomic
@@ -572,7 +613,9 @@ def update_machine(*, actor: User, machine: Machine, **fields) -> Machine:
     _require_machines(actor, machine.organization_id)
     machine = Machine.objects.select_for_update().get(pk=machine.pk)
     _apply_machine(machine, fields)
-    return _save(machine, unique_message="A machine of that name exists already.")
+    _save(machine, unique_message="A machine of that name exists already.")
+    _changed(machine, layout=True)
+    return machine
 
 
 @transaction.atomic
@@ -589,6 +632,8 @@ def delete_machine(*, actor: User, machine: Machine) -> None:
             notes=f"{machine.name} was deleted by {actor.display_name}.",
             status=ActivityStatus.CANCELLED,
         )
+    delete_files_on_commit(_photo_files(FaultPhoto.objects.filter(fault__machine=machine)))
+    _changed(machine, layout=True)
     machine.delete()
 
 
@@ -613,12 +658,14 @@ def create_edge(*, actor: User, source: Machine, target: Machine, flow_type: str
             edge.save()
     except IntegrityError:
         raise ValidationError({"target": "That flow exists already."}) from None
+    _changed(source, layout=True)
     return edge
 
 
 @transaction.atomic
 def delete_edge(*, actor: User, edge: MachineEdge) -> None:
     _require_machines(actor, edge.organization_id)
+    _changed(edge.source, layout=True)
     edge.delete()
 
 

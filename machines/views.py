@@ -68,12 +68,15 @@ def machine_list(request):
 
 @login_required
 def floor_map(request):
-    context = {
-        "map": selectors.floor_map(organization=request.organization),
-        "incidents": selectors.open_incidents_of(organization=request.organization),
-    }
     parts = {"floor-map": "map", "incident-panel": "incidents"}
-    return render(request, _partial(request, "machines/map.html", parts), context)
+    template_name = _partial(request, "machines/map.html", parts)
+    context = {}
+    # A refresh of one part computes that part only.
+    if not template_name.endswith("#incidents"):
+        context["map"] = selectors.floor_map(organization=request.organization)
+    if not template_name.endswith("#map"):
+        context["incidents"] = selectors.open_incidents_of(organization=request.organization)
+    return render(request, template_name, context)
 
 
 def _detail_context(request, machine) -> dict:
@@ -84,10 +87,8 @@ def _detail_context(request, machine) -> dict:
         "may_manage": can(user, Action.CREATE_MACHINE),
         "may_repair": can(user, Action.RESOLVE_FAULT),
         "may_claim": can(user, Action.CLAIM_MAINTENANCE),
-        "note_form": FaultNoteForm(),
-        "resolve_form": ResolveForm(),
-        "warning_form": WarningForm(),
         "edge_form": EdgeForm(machine=machine) if can(user, Action.CREATE_MACHINE) else None,
+        "kept": {},
     }
 
 
@@ -95,7 +96,9 @@ def _detail_context(request, machine) -> dict:
 def detail(request, pk: int):
     machine = _get_machine_for_user(request, pk)
     template_name = _partial(request, "machines/detail.html", {"machine-live": "live"})
-    return render(request, template_name, _detail_context(request, machine))
+    context = _detail_context(request, machine)
+    context["refreshing"] = template_name.endswith("#live")
+    return render(request, template_name, context)
 
 
 # Faults and warnings
@@ -130,9 +133,19 @@ FIELD_LABELS = {
 }
 
 
-def _refused(request, error: ValidationError, machine_id: int, anchor: str = "") -> HttpResponseRedirect:
-    messages.error(request, error_text(error, FIELD_LABELS))
-    return _back_to(machine_id, anchor)
+def _refused(request, error: ValidationError, machine_id: int, *, kept: dict, edge_form: EdgeForm | None = None):
+    """The machine's page again (400) with the reason, and what was typed kept in its form; files must be
+    chosen again, since a browser never sends them back."""
+    reason = error_text(error, FIELD_LABELS)
+    if request.FILES:
+        reason += " Choose the photos again."
+    messages.error(request, reason)
+    machine = _get_machine_for_user(request, machine_id)
+    context = _detail_context(request, machine)
+    context["kept"] = kept
+    if edge_form is not None:
+        context["edge_form"] = edge_form
+    return render(request, "machines/detail.html", context, status=400)
 
 
 @login_required
@@ -141,12 +154,13 @@ def add_fault_note(request, pk: int):
     fault = _get_fault_for_user(request, pk)
     require(request.user, Action.RESOLVE_FAULT)
     form = FaultNoteForm(request.POST, request.FILES)
+    kept = {"fault": fault.pk, "body": request.POST.get("body", "")}
     if not form.is_valid():
-        return _refused(request, ValidationError(form.errors), fault.machine_id, f"fault-{fault.pk}")
+        return _refused(request, ValidationError(form.errors), fault.machine_id, kept=kept)
     try:
         services.add_fault_note(fault=fault, author=request.user, **form.cleaned_data)
     except ValidationError as error:
-        return _refused(request, error, fault.machine_id, f"fault-{fault.pk}")
+        return _refused(request, error, fault.machine_id, kept=kept)
     messages.success(request, "Your note was added.")
     return _back_to(fault.machine_id, f"fault-{fault.pk}")
 
@@ -157,12 +171,13 @@ def resolve_fault(request, pk: int):
     fault = _get_fault_for_user(request, pk)
     require(request.user, Action.RESOLVE_FAULT)
     form = ResolveForm(request.POST)
+    kept = {"fault": fault.pk, "resolution": request.POST.get("resolution", "")}
     if not form.is_valid():
-        return _refused(request, ValidationError(form.errors), fault.machine_id, f"fault-{fault.pk}")
+        return _refused(request, ValidationError(form.errors), fault.machine_id, kept=kept)
     try:
         services.resolve_fault(fault=fault, actor=request.user, resolution=form.cleaned_data["resolution"])
     except ValidationError as error:
-        return _refused(request, error, fault.machine_id, f"fault-{fault.pk}")
+        return _refused(request, error, fault.machine_id, kept=kept)
     messages.success(request, "The fault was resolved.")
     return _back_to(fault.machine_id)
 
@@ -173,12 +188,14 @@ def add_warning(request, pk: int):
     require(request.user, Action.REPORT_FAULT)
     machine = _get_machine_for_user(request, pk)
     form = WarningForm(request.POST)
+    kept = {"message": request.POST.get("message", "")}
     if not form.is_valid():
-        return _refused(request, ValidationError({"message": "Write the warning (at most 300 characters)."}), pk)
+        error = ValidationError({"message": "Write the warning (at most 300 characters)."})
+        return _refused(request, error, pk, kept=kept)
     try:
         services.add_warning(machine=machine, actor=request.user, message=form.cleaned_data["message"])
     except ValidationError as error:
-        return _refused(request, error, pk)
+        return _refused(request, error, pk, kept=kept)
     messages.success(request, "The warning was added.")
     return _back_to(pk)
 
@@ -257,11 +274,12 @@ def add_edge(request, pk: int):
     machine = _get_machine_for_user(request, pk)
     form = EdgeForm(request.POST, machine=machine)
     if not form.is_valid():
-        return _refused(request, ValidationError("Choose another machine of your organization."), pk, "flows")
+        error = ValidationError("Choose another machine of your organization.")
+        return _refused(request, error, pk, kept={}, edge_form=EdgeForm(request.POST, machine=machine))
     try:
         services.create_edge(actor=request.user, source=machine, **form.cleaned_data)
     except ValidationError as error:
-        return _refused(request, error, pk, "flows")
+        return _refused(request, error, pk, kept={}, edge_form=EdgeForm(request.POST, machine=machine))
     messages.success(request, f"{machine.name} now feeds {form.cleaned_data['target'].name}.")
     return _back_to(pk, "flows")
 

@@ -7,9 +7,12 @@ not match one of the allowed kinds is refused, whatever its extension says.
 import mimetypes
 import re
 import zipfile
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from uuid import uuid4
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 # Office Open XML documents are ZIP files that hold one of these folders.
 _OFFICE_PARTS = {
@@ -27,6 +30,30 @@ def random_path(folder: str, filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     extension = "." + extension if re.fullmatch(r"[a-z0-9]{1,8}", extension) else ""
     return f"{folder}/{uuid4().hex}{extension}"
+
+
+@contextmanager
+def removing_files_on_failure(stored: Callable[[], Iterable]):
+    """Files are written to storage inside the transaction; if the block fails, the files `stored()` names
+    (stored FieldFiles, by then) are removed again, so a refused or failed change leaves none behind."""
+    try:
+        yield
+    except BaseException:
+        for field_file in stored():
+            if field_file and field_file.name:
+                field_file.storage.delete(field_file.name)
+        raise
+
+
+def delete_files_on_commit(stored: Iterable) -> None:
+    """Remove these stored files once the deletion of their rows is committed (a rollback keeps them)."""
+    stored = [field_file for field_file in stored if field_file and field_file.name]
+
+    def remove():
+        for field_file in stored:
+            field_file.storage.delete(field_file.name)
+
+    transaction.on_commit(remove)
 
 
 def _sniff_zip(upload) -> str:

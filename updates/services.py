@@ -8,7 +8,6 @@ periodic job and higher apps (reports post shift reports through
 
 import logging
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -26,7 +25,7 @@ from nexus.notify import notify
 from nexus.permissions import Action, Role, can, require
 from nexus.realtime import organization_group, send_events_on_commit, text_event, user_group
 from nexus.text import clean_text
-from nexus.uploads import check_upload
+from nexus.uploads import check_upload, delete_files_on_commit, removing_files_on_failure
 from updates.models import (
     Priority,
     Update,
@@ -225,17 +224,13 @@ def _save_files(update: Update, attachments: list[UpdateAttachment], media: list
 # Writing and publishing
 
 
-@contextmanager
+def _files_of(attachments: Iterable[UpdateAttachment], media: Iterable[UpdateMedia]) -> list:
+    return [a.file for a in attachments] + [f for m in media for f in (m.media_file, m.thumbnail)]
+
+
 def _removing_files_on_failure(attachments: list[UpdateAttachment], media: list[UpdateMedia]):
     """Files are written to storage inside the transaction; a failure must not leave them behind."""
-    try:
-        yield
-    except BaseException:
-        stored = [a.file for a in attachments] + [f for m in media for f in (m.media_file, m.thumbnail)]
-        for field_file in stored:
-            if field_file and field_file.name:
-                field_file.storage.delete(field_file.name)
-        raise
+    return removing_files_on_failure(lambda: _files_of(attachments, media))
 
 
 def _apply(update: Update, draft: Draft) -> None:
@@ -473,13 +468,7 @@ def _groups_of(update: Update) -> list[str]:
 
 def _delete_stored_on_commit(attachments: Iterable[UpdateAttachment], media: Iterable[UpdateMedia]) -> None:
     """Remove these rows' files from storage once their deletion is committed."""
-    stored = [a.file for a in attachments] + [f for m in media for f in (m.media_file, m.thumbnail) if f]
-
-    def remove():
-        for field_file in stored:
-            field_file.storage.delete(field_file.name)
-
-    transaction.on_commit(remove)
+    delete_files_on_commit(_files_of(attachments, media))
 
 
 @transaction.atomic

@@ -451,44 +451,57 @@
 
   // ---- Machines: status follows live; open pages fetch again what changed ---------
   // `machines.status` recolours every grid card, map node and status pill of the machine at once. Parts marked
-  // data-machine-refresh (optionally for one data-machine) fetch themselves again after `machines.changed`, after a
-  // claim of an activity they show, and after a reconnect; a part someone is typing into waits for the next one.
-  var statusLabels = { ok: "OK", warning: "Warning", fault: "Fault" };
+  // data-machine-refresh (for one data-machine, or for all) fetch themselves again after `machines.changed`, after a
+  // change of an activity they show and after a reconnect; data-machine-layout parts (the map) only when machines or
+  // flows themselves changed. A part fetches at once, then at most every 2 s while changes keep coming, and waits
+  // while someone is typing in it.
   document.addEventListener("nexus:machines.status", function (event) {
     var detail = event.detail;
     document.querySelectorAll('[data-machine-status="' + Number(detail.machine) + '"]').forEach(function (el) {
       el.dataset.status = detail.status;
-      el.querySelectorAll(".status-label").forEach(function (label) {
-        label.textContent = statusLabels[detail.status] || detail.status;
-      });
+      el.querySelectorAll(".status-label").forEach(function (label) { label.textContent = detail.label; });
+      var title = el.querySelector("title");
+      if (title) title.textContent = title.textContent.replace(/: [^:]*$/, ": " + detail.label);
     });
   });
-  var refreshTimers = {};
+  var REFRESH_EVERY = 2000;
+  var refreshes = {};
   function busy(part) {
     return Array.prototype.some.call(part.querySelectorAll("textarea, input[type=text], input[type=file]"), function (box) {
       return box.type === "file" ? box.files.length > 0 : box.value.trim() !== "";
     });
   }
+  function refreshPart(id) {
+    var state = refreshes[id];
+    var part = document.getElementById(id);
+    state.timer = null;
+    if (!part) return;
+    if (busy(part)) { state.timer = setTimeout(function () { refreshPart(id); }, REFRESH_EVERY); return; }
+    state.last = Date.now();
+    window.htmx.ajax("GET", part.dataset.machineRefresh, { target: "#" + id, swap: "outerHTML" });
+  }
   function refreshMachineParts(select) {
-    document.querySelectorAll("[data-machine-refresh], [data-machine-refresh-on-reconnect]").forEach(function (part) {
-      if (!part.id || !select(part) || busy(part)) return;
-      var url = part.dataset.machineRefresh || part.dataset.machineRefreshOnReconnect;
-      clearTimeout(refreshTimers[part.id]);
-      refreshTimers[part.id] = setTimeout(function () {
-        window.htmx.ajax("GET", url, { target: "#" + part.id, swap: "outerHTML" });
-      }, 250);
+    document.querySelectorAll("[data-machine-refresh]").forEach(function (part) {
+      if (!part.id || !select(part)) return;
+      var state = refreshes[part.id] || (refreshes[part.id] = { last: 0, timer: null });
+      if (state.timer) return; // Already due: that fetch will bring this change too.
+      var wait = Math.max(0, state.last + REFRESH_EVERY - Date.now());
+      state.timer = setTimeout(function () { refreshPart(part.id); }, wait);
     });
   }
   document.addEventListener("nexus:machines.changed", function (event) {
     var machine = String(event.detail.machine);
+    var layout = Boolean(event.detail.layout);
     refreshMachineParts(function (part) {
-      return part.dataset.machineRefresh && (!part.dataset.machine || part.dataset.machine === machine);
+      if (part.hasAttribute("data-machine-layout")) return layout;
+      return !part.dataset.machine || part.dataset.machine === machine;
     });
   });
   document.addEventListener("nexus:activity.changed", function (event) {
+    if (event.detail.header === false) return; // A comment: nothing a machine's part shows.
     var activity = String(event.detail.id);
     refreshMachineParts(function (part) {
-      return part.dataset.machineRefresh && part.querySelector('[data-activity="' + activity + '"]') !== null;
+      return part.querySelector('[data-activity="' + activity + '"]') !== null;
     });
   });
   document.addEventListener("nexus:reconnected", function () {

@@ -55,7 +55,7 @@ def test_a_fault_opens_an_incident_with_a_claimable_activity_and_tells_everyone(
     assert press.status == MachineStatus.FAULT
     assert list(press.status_changes.values_list("previous", "status")) == [("ok", "fault")]
     frames = [json.loads(event["text"]) for _group, event in broadcasts if event["type"] == "hub.text"]
-    assert {"type": "machines.status", "machine": press.pk, "status": "fault"} in frames
+    assert {"type": "machines.status", "machine": press.pk, "status": "fault", "label": "Fault"} in frames
 
 
 def test_a_repeat_joins_the_open_incident_and_pages_nobody_again(press, carol, bob):

@@ -119,3 +119,62 @@ def test_it_cancels_the_open_work_of_a_machine_it_deletes(acme, maria, carol, bo
     assert open_activity.status == Status.CANCELLED
     assert open_activity.comments.filter(body__contains="Old press was deleted by Maria").exists()
     assert Activity.objects.get(pk=finished_activity.pk).status == Status.COMPLETED
+
+
+# Positions and the floor map
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1e308, -100_001])
+def test_it_refuses_a_position_that_is_not_a_plausible_number_of_metres(acme, maria, value):
+    kind = MachineType.objects.create(organization=acme, name="Press")
+    with pytest.raises(ValidationError) as error:
+        services.create_machine(actor=maria, machine_type=kind, name="Press", pos_y=value)
+    assert "pos_y" in error.value.message_dict
+    assert not Machine.objects.exists()
+
+
+def test_it_refuses_nan_and_infinity_over_the_api(acme, maria, client_for):
+    kind = MachineType.objects.create(organization=acme, name="Press")
+    body = f'{{"name": "Press", "machine_type_id": {kind.pk}, "pos_x": NaN}}'
+    response = client_for(maria).post("/api/v1/machines/", body, content_type="application/json")
+    assert response.status_code == 400 and not Machine.objects.exists()
+    assert response.json() == {"detail": "pos_x: A position is a number of metres between -100,000 and 100,000."}
+
+
+def test_the_floor_map_sets_machines_that_share_a_place_side_by_side_and_joins_them(acme, maria):
+    from machines.selectors import MIN_DISTANCE, floor_map
+
+    kind = MachineType.objects.create(organization=acme, name="Press")
+    # Three machines left at the default position, and one placed far away.
+    placed = [services.create_machine(actor=maria, machine_type=kind, name=f"M{i}") for i in range(3)]
+    far = services.create_machine(actor=maria, machine_type=kind, name="Far", pos_x=50, pos_y=20)
+    services.create_edge(actor=maria, source=placed[0], target=placed[1])
+    services.create_edge(actor=maria, source=placed[2], target=far)
+
+    drawn = floor_map(organization=acme)
+
+    points = [(node.x, node.y) for node in drawn.nodes]
+    assert len(set(points)) == 4
+    for index, (x, y) in enumerate(points):
+        for other_x, other_y in points[index + 1 :]:
+            assert ((x - other_x) ** 2 + (y - other_y) ** 2) ** 0.5 >= MIN_DISTANCE
+    assert [(line.edge.source.name, line.edge.target.name) for line in drawn.edges] == [("M0", "M1"), ("M2", "Far")]
+    # Everything drawn lies inside the viewBox.
+    for x, y in points:
+        assert drawn.min_x < x < drawn.min_x + drawn.width and drawn.min_y < y < drawn.min_y + drawn.height
+
+
+def test_it_tells_open_maps_when_machines_and_flows_change(acme, maria, broadcasts, django_capture_on_commit_callbacks):
+    import json
+
+    kind = MachineType.objects.create(organization=acme, name="Press")
+    with django_capture_on_commit_callbacks(execute=True):
+        press = services.create_machine(actor=maria, machine_type=kind, name="Press")
+        mill = services.create_machine(actor=maria, machine_type=kind, name="Mill")
+        services.create_edge(actor=maria, source=press, target=mill)
+    frames = [json.loads(event["text"]) for _group, event in broadcasts if event["type"] == "hub.text"]
+    assert frames == [
+        {"type": "machines.changed", "machine": press.pk, "layout": True},
+        {"type": "machines.changed", "machine": mill.pk, "layout": True},
+        {"type": "machines.changed", "machine": press.pk, "layout": True},
+    ]

@@ -93,7 +93,7 @@ def test_it_tells_open_pages_when_a_machine_changes(press, carol, bob, broadcast
     group = f"org.{press.organization_id}"
     changed = [frame for sent_to, frame in frames if sent_to == group and frame["type"] == "machines.changed"]
     assert changed == [{"type": "machines.changed", "machine": press.pk}] * 2
-    assert (group, {"type": "machines.status", "machine": press.pk, "status": "fault"}) in frames
+    assert (group, {"type": "machines.status", "machine": press.pk, "status": "fault", "label": "Fault"}) in frames
 
 
 # The API
@@ -171,7 +171,7 @@ async def test_a_reported_fault_reaches_the_organizations_sockets_and_no_others(
     try:
         await sync_to_async(services.report_fault)(machine=machine, reporter=carol, description="Leak", severity="high")
         frames = await _frames_until(bob_socket, "machines.changed")
-        assert {"type": "machines.status", "machine": machine.pk, "status": "fault"} in frames
+        assert {"type": "machines.status", "machine": machine.pk, "status": "fault", "label": "Fault"} in frames
         # Mallory's socket hears her own presence and counts, never another organization's machines.
         heard = []
         while not await mallory_socket.receive_nothing(timeout=0.5):
@@ -180,3 +180,45 @@ async def test_a_reported_fault_reaches_the_organizations_sockets_and_no_others(
     finally:
         await bob_socket.disconnect()
         await mallory_socket.disconnect()
+
+
+def _stored_files(settings) -> list:
+    root = settings.MEDIA_ROOT
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def test_a_report_that_fails_after_storing_its_photos_leaves_no_file(press, carol, settings, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "refresh_status", broken)
+    with pytest.raises(RuntimeError):
+        services.report_fault(
+            machine=press, reporter=carol, description="Leak", severity="low", photos=[jpeg_upload(), png_upload()]
+        )
+    assert _stored_files(settings) == [] and not FaultPhoto.objects.exists()
+
+
+def test_deleting_a_machine_removes_its_photos_from_storage(
+    press, carol, bob, maria, settings, django_capture_on_commit_callbacks
+):
+    fault = services.report_fault(
+        machine=press, reporter=carol, description="Leak", severity="low", photos=[jpeg_upload()]
+    )
+    services.add_fault_note(fault=fault, author=bob, body="", photos=[png_upload()])
+    assert len(_stored_files(settings)) == 4  # Two photos, each with its thumbnail.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_machine(actor=maria, machine=press)
+    assert _stored_files(settings) == []
+
+
+def test_a_note_outlives_its_authors_account(press, carol, bob, maria, client_for):
+    fault = services.report_fault(machine=press, reporter=carol, description="Leak", severity="low")
+    services.add_fault_note(fault=fault, author=bob, body="Seal cracked")
+    bob.delete()
+    note = FaultNote.objects.get()
+    assert (note.body, note.author) == ("Seal cracked", None)
+    listed = client_for(maria).get(f"{API}/machines/{press.pk}/faults/").json()[0]
+    assert listed["notes"][0]["author"] is None
+    page = client_for(carol).get(f"/machines/{press.pk}/").content.decode()
+    assert "someone who has left" in page and "Seal cracked" in page
