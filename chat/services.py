@@ -31,7 +31,7 @@ from accounts.models import Organization, User, UserProfile
 from chat import selectors
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessage, SystemMessageDismissal
 from nexus import markdown
-from nexus.images import encode, open_image
+from nexus.images import open_image, thumbnail
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
 from nexus.realtime import (
@@ -380,9 +380,7 @@ def _attach(message: Message, upload) -> None:
         image = open_image(upload, max_bytes=limit, max_pixels=settings.CHAT_MAX_IMAGE_PIXELS)
         message.type = Message.Type.IMAGE
         message.attachment_type = guessed
-        thumbnail = image.copy()
-        thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-        message.thumbnail = encode(thumbnail, name="thumb.jpg", image_format="JPEG")
+        message.thumbnail = thumbnail(image, size=THUMBNAIL_SIZE)
     else:
         message.type = Message.Type.FILE
         # Served as a download whatever it claims to be; the type is only a label.

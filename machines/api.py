@@ -364,7 +364,7 @@ def report_fault(request, machine_id: int, payload: FaultIn):
         description=payload.description,
         severity=payload.severity.strip().lower(),
     )
-    return 201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk)
+    return 201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk, detailed=True)
 
 
 @router.patch(
@@ -380,7 +380,7 @@ def resolve_fault(request, fault_id: int, payload: ResolveIn):
     actor = _person(request)
     fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
     services.resolve_fault(fault=fault, actor=actor, resolution=payload.resolution)
-    return selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
+    return selectors.get_fault_or_404(organization=request.organization, pk=fault_id, detailed=True)
 
 
 @router.post(

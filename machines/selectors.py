@@ -75,9 +75,10 @@ def faults_of(*, machine: Machine, state: str | None = None) -> QuerySet[FaultCa
     return faults
 
 
-def get_fault_or_404(*, organization, pk: int) -> FaultCase:
-    faults = _with_notes_and_photos(FaultCase.objects.select_related("machine"))
-    return get_for_org_or_404(faults, organization, pk=pk)
+def get_fault_or_404(*, organization, pk: int, detailed: bool = False) -> FaultCase:
+    """The organization's fault with its machine; `detailed` also loads its people, notes and photos (to show it)."""
+    faults = FaultCase.objects.select_related("machine")
+    return get_for_org_or_404(_with_notes_and_photos(faults) if detailed else faults, organization, pk=pk)
 
 
 def get_warning_or_404(*, machine: Machine, pk: int) -> MachineWarning:
@@ -97,7 +98,7 @@ def get_edge_or_404(*, organization, pk: int) -> MachineEdge:
 
 
 def get_photo_or_404(*, organization, pk: int) -> FaultPhoto:
-    photos = FaultPhoto.objects.select_related("fault").filter(fault__organization=organization)
+    photos = FaultPhoto.objects.filter(fault__organization=organization)
     try:
         return photos.get(pk=pk)
     except (FaultPhoto.DoesNotExist, ValueError, TypeError):

@@ -41,7 +41,7 @@ from machines.models import (
     Severity,
     Status,
 )
-from nexus.images import encode, open_image
+from nexus.images import encode, open_image, thumbnail
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
 from nexus.realtime import organization_group, send_events_on_commit, send_json_on_commit, text_event
@@ -318,13 +318,11 @@ def _prepare_photos(uploads: Iterable) -> list[PreparedPhoto]:
         transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         image_format = "PNG" if transparent else "JPEG"
         filename = f"{name.rsplit('.', 1)[0][:190] or 'photo'}.{'png' if transparent else 'jpg'}"
-        thumbnail = image.copy()
-        thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         prepared.append(
             (
                 filename,
                 encode(image, name=filename, image_format=image_format),
-                encode(thumbnail, name="thumb.jpg", image_format="JPEG"),
+                thumbnail(image, size=THUMBNAIL_SIZE),
             )
         )
     return prepared
@@ -345,11 +343,11 @@ def _store_photos(
     """Store checked photos (`_prepare_photos`) and their rows, appending each to `into` before its files are
     written. Call inside `removing_files_on_failure(lambda: _photo_files(into))`, so that a failure anywhere
     in the transaction leaves no stored file behind."""
-    for filename, content, thumbnail in photos:
+    for filename, content, small in photos:
         photo = FaultPhoto(fault=fault, note=note, filename=filename, uploaded_by=by)
         into.append(photo)
         photo.image.save(filename, content, save=False)
-        photo.thumbnail.save("thumb.jpg", thumbnail, save=False)
+        photo.thumbnail.save("thumb.jpg", small, save=False)
         photo.save()
 
 

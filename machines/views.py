@@ -86,7 +86,6 @@ def _detail_context(request, machine) -> dict:
         "page": selectors.machine_page(machine=machine),
         "may_manage": can(user, Action.CREATE_MACHINE),
         "may_repair": can(user, Action.RESOLVE_FAULT),
-        "may_claim": can(user, Action.CLAIM_MAINTENANCE),
         "edge_form": EdgeForm(machine=machine) if can(user, Action.CREATE_MACHINE) else None,
         "kept": {},
     }

@@ -41,6 +41,13 @@ def open_image(upload, *, max_bytes: int, max_pixels: int) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
+def thumbnail(image: Image.Image, *, size: int) -> ContentFile:
+    """A JPEG of `image` that fits in `size` x `size` pixels, keeping its proportions."""
+    small = image.copy()
+    small.thumbnail((size, size))
+    return encode(small, name="thumb.jpg", image_format="JPEG")
+
+
 def encode(image: Image.Image, *, name: str, image_format: str = "PNG") -> ContentFile:
     """The image re-encoded as PNG (keeps transparency) or JPEG (photos, smaller)."""
     if image_format == "JPEG":

@@ -1,4 +1,5 @@
-"""What an uploaded file really is, read from its first bytes rather than its name.
+"""What an uploaded file really is, read from its first bytes rather than its name, and keeping storage in
+step with the transaction that stores or deletes files.
 
 Updates accept documents, images and short videos; a file whose content does
 not match one of the allowed kinds is refused, whatever its extension says.

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from nexus import markdown
-from nexus.images import encode, open_image
+from nexus.images import encode, open_image, thumbnail
 from nexus.notify import notify
 from nexus.permissions import Action, Role, can, require
 from nexus.realtime import organization_group, send_events_on_commit, text_event, user_group
@@ -192,9 +192,7 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
                 item.filename = f"{stem}.{'jpg' if image_format == 'JPEG' else 'png'}"
                 item.upload = encode(image, name=item.filename, image_format=image_format)
                 item.mime_type, item.file_size = f"image/{image_format.lower()}", item.upload.size
-            thumbnail = image.copy()
-            thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-            item.thumbnail_content = encode(thumbnail, name="thumb.jpg", image_format="JPEG")
+            item.thumbnail_content = thumbnail(image, size=THUMBNAIL_SIZE)
         else:
             item.media_type = UpdateMedia.MediaType.VIDEO
         shown.append(item)
