@@ -18,7 +18,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from nexus import scheduler  # noqa: E402
+from nexus import scheduler, server  # noqa: E402
+
+# Refuse over-long URLs (414) and oversized frames (close 1009) inside daphne itself.
+server.install()
 
 application = ProtocolTypeRouter(
     {

@@ -273,6 +273,8 @@ MACHINES_MAX_PHOTO_PIXELS = env_int("NEXUS_MACHINES_MAX_PHOTO_PIXELS", 40_000_00
 # WebSocket frames from one browser tab: a burst of this many, refilled at this rate per second.
 WS_FRAME_BURST = env_int("NEXUS_WS_FRAME_BURST", 40)
 WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)
+# The largest WebSocket frame accepted; daphne refuses a larger one from its header, before reading it (close 1009).
+WS_MAX_FRAME_BYTES = env_int("NEXUS_WS_MAX_FRAME_BYTES", 64 * 1024)
 
 # Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

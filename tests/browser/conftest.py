@@ -48,52 +48,6 @@ def page(browser):
     context.close()
 
 
-def _child_setup():
-    """Runs first in the forked server process.
-
-    The fork copies the parent's thread state, including the event loop that
-    Playwright's sync API keeps running (the child must not believe it runs inside
-    it), the parent's channel layer, whose queues belong to the parent's loops, and
-    asgiref's database executor, whose worker thread did not survive the fork.
-    """
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-
-    asyncio.events._set_running_loop(None)
-    channel_layers.backends.clear()
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    # No channels.testing.live.set_database_connection(): the parent already points
-    # the settings at the test database, and that helper would prefix "test_" again.
-
-
-@pytest.fixture
-def asgi_live_server(transactional_db, settings):
-    """Nexus under daphne in a child process, sockets and all, on the test database.
-
-    pytest-django's live_server speaks only HTTP (WSGI); realtime needs ASGI. The
-    child is forked after the test database exists, so it inherits its settings.
-    """
-    from functools import partial
-
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    process = DaphneProcess(
-        "localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler), setup=_child_setup
-    )
-    process.start()
-    while not process.ready.wait(timeout=1):
-        if not process.is_alive():
-            raise RuntimeError("The daphne test server stopped before it was ready.")
-    yield f"http://localhost:{process.port.value}"
-    process.terminate()
-    process.join(timeout=10)
-
-
 @pytest.fixture
 def logged_in_page(browser):
     """`logged_in_page(user, base_url)`: a page in its own browser context with `user`'s session."""

@@ -1,0 +1,85 @@
+"""Limits daphne enforces before the application sees a byte, whichever way daphne is started.
+
+Daphne (twisted and autobahn underneath) leaves two doors open that no Django
+code can close, because the request never reaches Django:
+
+- A request line longer than twisted's line limit (16 KiB), such as a 60 KB
+  query string, makes twisted drop the TCP connection without an answer. Here
+  it is answered `414 URI Too Long`, and an over-long header line
+  `431 Request Header Fields Too Large`, each with a JSON reason, then closed.
+- A WebSocket frame over daphne's size limit makes autobahn drop the TCP
+  connection without a close frame (its `failByDrop` default), so a browser
+  cannot tell a refused frame from a network failure. Here the limit is
+  Nexus's own (`WS_MAX_FRAME_BYTES`, checked from the frame's header, before
+  its payload is read) and an oversized frame is answered with the close code
+  1009 ("message too big"), the same answer the consumer gives at any size.
+
+Daphne offers no hook for either, so `install()` swaps the two factory classes
+that `daphne.server.Server.run` builds for subclasses that add them.
+`nexus.asgi` calls it: every way of starting daphne (its command line, the
+`runserver` command, the test servers) imports the application before the
+server runs, so each gets these limits.
+"""
+
+import json
+
+from daphne import server as daphne_server
+from daphne.http_protocol import HTTPFactory
+from daphne.ws_protocol import WebSocketFactory
+from django.conf import settings
+from twisted.web import http
+
+
+def _plain_response(status: bytes, reason: str) -> bytes:
+    body = json.dumps({"detail": reason}).encode()
+    head = (
+        b"HTTP/1.1 " + status + b"\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    return head + body
+
+
+class LimitedHTTPChannel(http.HTTPChannel):
+    """Twisted's HTTP channel, answering an over-long line instead of dropping the connection."""
+
+    def lineLengthExceeded(self, line):
+        # Twisted keeps "is the next line the request line?" in a name-mangled attribute.
+        if getattr(self, "_HTTPChannel__first_line", 0):
+            response = _plain_response(
+                b"414 URI Too Long",
+                f"The request line is longer than {self.MAX_LENGTH} bytes: shorten the URL or its query string.",
+            )
+        else:
+            response = _plain_response(
+                b"431 Request Header Fields Too Large", f"A request header is longer than {self.MAX_LENGTH} bytes."
+            )
+        self.transport.write(response)
+        self.loseConnection()
+
+
+def _limited_channel_protocol(factory) -> http._GenericHTTPChannelProtocol:
+    return http._GenericHTTPChannelProtocol(LimitedHTTPChannel())
+
+
+class LimitedHTTPFactory(HTTPFactory):
+    protocol = _limited_channel_protocol
+
+
+class LimitedWebSocketFactory(WebSocketFactory):
+    """Daphne's WebSocket factory with Nexus's frame limit and a close frame (1009) for frames over it."""
+
+    def setProtocolOptions(self, **options):
+        cap = settings.WS_MAX_FRAME_BYTES
+        for name in ("maxMessagePayloadSize", "maxFramePayloadSize"):
+            given = options.get(name) or 0
+            options[name] = min(given, cap) if given > 0 else cap
+        options["failByDrop"] = False
+        super().setProtocolOptions(**options)
+
+
+def install() -> None:
+    """Make every daphne server started in this process use the limited factories. Idempotent."""
+    daphne_server.HTTPFactory = LimitedHTTPFactory
+    daphne_server.WebSocketFactory = LimitedWebSocketFactory

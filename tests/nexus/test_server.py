@@ -1,0 +1,77 @@
+"""Daphne's own limits (`nexus.server`), on a real daphne: answers where twisted and autobahn used to drop."""
+
+import asyncio
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+import websockets
+from django.test import Client
+
+from nexus.frames import CLOSE_TOO_LARGE
+
+
+def _raw_request(base_url: str, request: bytes) -> bytes:
+    address = urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(request)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _status_and_body(response: bytes) -> tuple[bytes, dict]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_it_answers_a_60_kb_query_string_with_414(asgi_live_server):
+    query = "q=" + "a" * 60_000
+    response = _raw_request(asgi_live_server, f"GET /health/?{query} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    status, body = _status_and_body(response)
+    assert status == b"HTTP/1.1 414 URI Too Long"
+    assert "shorten the URL" in body["detail"]
+
+
+def test_it_answers_an_over_long_header_with_431(asgi_live_server):
+    request = "GET /health/ HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + "b" * 20_000 + "\r\n\r\n"
+    status, body = _status_and_body(_raw_request(asgi_live_server, request.encode()))
+    assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert "header" in body["detail"]
+
+
+def test_it_still_serves_an_ordinary_request(asgi_live_server):
+    response = _raw_request(
+        asgi_live_server, b"GET /health/?q=short HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    assert response.startswith(b"HTTP/1.1 ")
+    assert not response.startswith(b"HTTP/1.1 414")
+
+
+async def _send_and_wait_for_close(url: str, cookie: str, frame: str) -> int | None:
+    async with websockets.connect(
+        url, origin=url.replace("ws://", "http://").removesuffix("/ws/"), additional_headers={"Cookie": cookie}
+    ) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert hello["type"] == "hello"
+        await ws.send(json.dumps({"type": "ping", "id": 1}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 10)).get("type") != "pong":
+            pass
+        try:
+            await ws.send(frame)
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else None
+
+
+@pytest.mark.parametrize("size", [70_000, 1_100_000, 8_000_000])
+def test_it_closes_a_socket_with_1009_for_an_oversized_frame_at_any_size(asgi_live_server, alice, size):
+    client = Client()
+    client.force_login(alice, backend="accounts.backends.ModelBackend")
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    url = asgi_live_server.replace("http://", "ws://") + "/ws/"
+    frame = json.dumps({"type": "ping", "pad": "x" * size})
+    assert asyncio.run(_send_and_wait_for_close(url, cookie, frame)) == CLOSE_TOO_LARGE
