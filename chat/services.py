@@ -30,7 +30,8 @@ from django.utils import timezone
 from accounts.models import Organization, User, UserProfile
 from chat import selectors
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessage, SystemMessageDismissal
-from nexus import markdown
+from nexus import degraded, markdown
+from nexus.cache import REDIS_ERRORS
 from nexus.images import open_image, thumbnail
 from nexus.notify import notify
 from nexus.permissions import Action, Role, require
@@ -304,22 +305,33 @@ def _take_sends(wanted: dict[int, int]) -> dict[int, int]:
 
     At most CHAT_RATE_LIMIT messages per CHAT_RATE_WINDOW seconds per person,
     across tabs, processes and the API. With Redis the whole batch is counted in
-    one round trip.
+    one round trip. While Redis is unreachable the count is kept per process
+    (the cache's stand-in, see nexus.cache), so a message is still stored and a
+    flood is still refused, at worst once per process; nexus.degraded logs it
+    and /health/ shows it.
     """
     window = settings.CHAT_RATE_WINDOW
     slot = int(timezone.now().timestamp()) // window
     keys = {user_id: f"chat-rate:{user_id}:{slot}" for user_id in wanted}
-    redis = getattr(getattr(cache, "_cache", None), "get_client", None)
+    raw_client = getattr(cache, "raw_client", None)  # Only the Redis cache has one.
+    redis = raw_client() if raw_client is not None else None
     totals: dict[int, int] = {}
     if redis is not None:
-        pipeline = redis(write=True).pipeline(transaction=False)
+        pipeline = redis.pipeline(transaction=False)
         for user_id, count in wanted.items():
             key = cache.make_and_validate_key(keys[user_id])
             pipeline.incrby(key, count)
             pipeline.expire(key, window * 2)
-        replies = pipeline.execute()
-        totals = {user_id: int(replies[2 * index]) for index, user_id in enumerate(wanted)}
-    else:
+        try:
+            replies = pipeline.execute()
+        except REDIS_ERRORS as error:
+            cache.failed(error)
+            degraded.failed("chat_rate_limit", error, fallback="counted per process")
+            redis = None
+        else:
+            degraded.recovered("chat_rate_limit")
+            totals = {user_id: int(replies[2 * index]) for index, user_id in enumerate(wanted)}
+    if redis is None:
         for user_id, count in wanted.items():
             cache.add(keys[user_id], 0, window * 2)
             try:

@@ -1,8 +1,17 @@
 """GET /health/: is every part this process depends on working?
 
-JSON, no authentication, so load balancers and the installer can poll it. 200
-when every check passes; 503 naming each failing part otherwise. No check
-reveals data; each reports only ok / failed and why.
+JSON, no authentication, so load balancers and the installer can poll it. No
+check reveals data; each reports only ok / failed and why.
+
+- 200, "status": "ok": every check passes.
+- 200, "status": "degraded": a helper fails (the cache or the channel layer,
+  i.e. Redis, or celery), named in "failing", with what serves instead in
+  "degraded" (since when, the last error, the fallback: see nexus.degraded).
+  The hub still serves pages and stores what is sent. Not a 503 on purpose:
+  every web process shares the one Redis, so a load balancer that took them
+  out of rotation for it would turn a helper's outage into the hub's.
+- 503, "status": "failing": a part without which nothing can be served fails
+  (CRITICAL: the database).
 """
 
 import asyncio
@@ -19,8 +28,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 import nexus
+from nexus import degraded
+from nexus.cache import strict
 
 CHECK_TIMEOUT = 2.0
+CRITICAL = {"database"}
 
 
 def check_database() -> str:
@@ -32,15 +44,19 @@ def check_database() -> str:
 
 def check_cache() -> str:
     key = f"health:{uuid.uuid4().hex}"
-    cache.set(key, "ok", timeout=10)
-    value = cache.get(key)
-    cache.delete(key)
+    store = strict(cache)  # The server itself, not the stand-in that serves while it is down.
+    store.set(key, "ok", timeout=10)
+    value = store.get(key)
+    store.delete(key)
     if value != "ok":
         raise RuntimeError("the cache did not return what was stored")
     return cache.__class__.__name__
 
 
 async def _round_trip(layer) -> None:
+    check = getattr(layer, "check", None)  # A fail-soft layer would drop the ping and time out instead.
+    if check is not None:
+        await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT)
     channel = await layer.new_channel("health.")
     await layer.send(channel, {"type": "health.ping"})
     message = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT)
@@ -87,11 +103,13 @@ def health(request):
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             failing.append(name)
         checks[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
+    critical = [name for name in failing if name in CRITICAL]
     body = {
-        "status": "ok" if not failing else "degraded",
+        "status": "failing" if critical else "degraded" if failing else "ok",
         "version": nexus.__version__,
         "mode": "embedded" if settings.EMBEDDED else "redis",
         "checks": checks,
         "failing": failing,
+        "degraded": degraded.report(),
     }
-    return JsonResponse(body, status=200 if not failing else 503)
+    return JsonResponse(body, status=503 if critical else 200)

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import time
 
 import redis
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -19,7 +20,13 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import decode_hosts
 from django.db import transaction
 
+from nexus import degraded
+
 logger = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT = 2.0
+PUBLISH_RETRY_SECONDS = 1.0
+_publish_retry_at = 0.0
 
 
 def organization_group(organization_id: int) -> str:
@@ -62,6 +69,10 @@ def _redis_publisher(layer):
         publisher = None
         if len(hosts) == 1 and "address" in hosts[0]:
             options = {key: value for key, value in hosts[0].items() if key != "address"}
+            # Unlike a subscription, a publish has an answer coming: a Redis that does not give
+            # it is down, and the request that sent the event must not hang on it.
+            options["socket_timeout"] = PUBLISH_TIMEOUT
+            options.setdefault("socket_connect_timeout", PUBLISH_TIMEOUT)
             prefix = layer._kwargs.get("prefix", "asgi")
             publisher = (redis.Redis.from_url(hosts[0]["address"], **options), f"{prefix}__group__")
         state["nexus_publisher"] = publisher
@@ -87,6 +98,9 @@ def send_events_now(events: list[tuple[list[str], dict]]) -> None:
         return
     publisher = _redis_publisher(layer)
     if publisher is not None:
+        global _publish_retry_at
+        if time.monotonic() < _publish_retry_at:
+            return  # Redis failed a moment ago; the database has the change, clients catch up.
         client, channel_prefix = publisher
         pipeline = client.pipeline(transaction=False)
         for groups, event in events:
@@ -95,8 +109,14 @@ def send_events_now(events: list[tuple[list[str], dict]]) -> None:
                 pipeline.publish(channel_prefix + group, data)
         try:
             pipeline.execute()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            # Logged once per outage by nexus.degraded, not once per event.
+            _publish_retry_at = time.monotonic() + PUBLISH_RETRY_SECONDS
+            degraded.failed("channel_layer", error, fallback=f"live events are dropped ({len(events)} just now)")
         except Exception:
             logger.exception("Could not broadcast %d events", len(events))
+        else:
+            degraded.recovered("channel_layer")
         return
     loop = _socket_event_loop()
     for groups, event in events:

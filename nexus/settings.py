@@ -122,9 +122,16 @@ EMBEDDED = not REDIS_URL
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process, and a per-process memory cache while
+            # Redis is unreachable, so pages and writes never fail because of it.
+            "BACKEND": "nexus.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("NEXUS_CACHE_PREFIX", "nexus"),
+            "OPTIONS": {
+                # Unreachable must mean a quick miss, not a request hanging on a dead host.
+                "socket_connect_timeout": 1.0,
+                "socket_timeout": 2.0,
+            },
         }
     }
     CHANNEL_LAYERS = {
@@ -132,11 +139,13 @@ if REDIS_URL:
             # The pub/sub layer fans out about six times faster than the list-based
             # RedisChannelLayer on this hardware and never silently drops on a full
             # capacity. Delivery is made reliable by catch-up from the database.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis's pub/sub layer, made to survive a Redis outage (see nexus.layers).
+            "BACKEND": "nexus.layers.FailSoftRedisPubSubChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults socket_timeout to 5 s, which kills every idle
                 # consumer's subscription connection; idle sockets must wait forever.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # An unreachable Redis must fail a connection attempt quickly, though.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 2.0}],
                 "prefix": env_str("NEXUS_CHANNEL_PREFIX", "nexus"),
             },
         }
