@@ -2,7 +2,7 @@ from django import forms
 
 from activities import selectors
 from activities.models import Activity, Priority, Status, Tag, hex_color_validator
-from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput
+from nexus.forms import DATETIME_FORMAT, DateTimeField, DateTimeLocalInput
 
 # Projects sit above activities; the form reaches them through the reverse relation.
 Project = Activity.projects.rel.related_model
@@ -33,6 +33,8 @@ class ActivityForm(forms.ModelForm):
             "assigned_to",
             "tags",
         ]
+        # Times the database can store, whatever offset was typed.
+        field_classes = {"start_time": DateTimeField, "end_time": DateTimeField}
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
             "start_time": DateTimeLocalInput(),

@@ -111,10 +111,15 @@ class ActivityFilters:
             if not value:
                 return None
             try:
-                return date.fromisoformat(value)
+                parsed = date.fromisoformat(value)
             except ValueError:
                 errors[name] = f"{name} must be a date as YYYY-MM-DD, not {value!r}."
                 return None
+            # A day is turned into the times it spans in the organization's zone; both must exist.
+            if not date.min < parsed < date.max:
+                errors[name] = f"{name} must be a day between the years 1 and 9999, not {value!r}."
+                return None
+            return parsed
 
         def flag(name: str) -> bool:
             return one(name).lower() in {"1", "true", "on", "yes"}

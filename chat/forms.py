@@ -4,7 +4,7 @@ from django.conf import settings
 from accounts.models import User
 from chat.models import SystemMessage
 from chat.services import MAX_MESSAGE_LENGTH
-from nexus.forms import DateTimeLocalInput
+from nexus.forms import DateTimeField, DateTimeLocalInput
 from nexus.tenancy import scoped
 
 
@@ -58,7 +58,7 @@ class SystemMessageForm(forms.Form):
         label="Or these people",
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
-    expires_at = forms.DateTimeField(required=False, label="Until", widget=DateTimeLocalInput())
+    expires_at = DateTimeField(required=False, label="Until", widget=DateTimeLocalInput())
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,7 +1,22 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from nexus.storable import storable_datetime
+
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+class DateTimeField(forms.DateTimeField):
+    """A date and time the database can store (`nexus.storable.storable_datetime`): years 1 to 9999 in UTC,
+    any offset converted to UTC. Read in the active (the organization's) time zone without one."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return storable_datetime(result, "value")
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["value"], code="invalid") from None
 
 
 class DateTimeLocalInput(forms.DateTimeInput):

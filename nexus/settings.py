@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its refusals render with the user; it still runs before any view or CSRF check reads the body.
+    "nexus.input_guard.InputGuardMiddleware",
 ]
 
 ROOT_URLCONF = "nexus.urls"

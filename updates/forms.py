@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
-from nexus.forms import DATETIME_FORMAT, DateTimeLocalInput, MultipleFileField, MultipleFileInput
+from nexus.forms import DATETIME_FORMAT, DateTimeField, DateTimeLocalInput, MultipleFileField, MultipleFileInput
 from nexus.permissions import Role
 from updates import services
 from updates.models import Priority, Update, UpdateMedia, UpdateType
@@ -54,7 +54,7 @@ class UpdateForm(forms.Form):
     caption = forms.CharField(
         required=False, max_length=services.MAX_CAPTION_LENGTH, help_text="One caption for the images and videos."
     )
-    published_at = forms.DateTimeField(
+    published_at = DateTimeField(
         required=False,
         label="Publish at",
         widget=DateTimeLocalInput(),
