@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.security import HttpBearer
 from pydantic import EmailStr
 
@@ -102,8 +102,8 @@ class InvitationOut(Schema):
 
 
 class TokenIn(Schema):
-    name: str
-    expires_in_days: int | None = None
+    name: str = Field(max_length=ApiToken._meta.get_field("name").max_length)
+    expires_in_days: int | None = Field(None, description="1 to 3650 days until it expires; never when left out.")
 
 
 class TokenOut(Schema):

@@ -19,9 +19,21 @@ from pydantic import field_validator
 from accounts.api import Error, PersonRef
 from accounts.models import User
 from activities import selectors, services
-from activities.models import Activity, ActivityComment, ActivityType, Priority, Status, Tag
+from activities.models import (
+    ACTIVITY_DESCRIPTION_MAX_LENGTH,
+    MAX_COMMENT_LENGTH,
+    NOTE_MAX_LENGTH,
+    TAG_DESCRIPTION_MAX_LENGTH,
+    Activity,
+    ActivityComment,
+    ActivityType,
+    Priority,
+    Status,
+    Tag,
+)
 from nexus.errors import error_text
 from nexus.permissions import Action, require
+from nexus.schemas import StorableDateTime
 from nexus.tenancy import scoped
 
 router = Router(tags=["activities"])
@@ -80,7 +92,7 @@ class ActivityPage(Schema):
 class ActivityQuery(Schema):
     """The web list's filters, by the same names; repeat a parameter to choose several values."""
 
-    q: str = Field("", description="Words in the title or description.")
+    q: str = Field("", max_length=200, description="Words in the title or description.")
     type: list[str] = Field([], description=f"Activity types: {', '.join(ActivityType.values)}.")
     status: list[str] = Field([], description=f"Statuses: {', '.join(Status.values)}.")
     priority: list[str] = Field([], description=f"Priorities: {', '.join(Priority.values)}.")
@@ -99,12 +111,12 @@ class ActivityQuery(Schema):
 
 class ActivityIn(Schema):
     title: str = Field(max_length=200)
-    description: str = ""
+    description: str = Field("", max_length=ACTIVITY_DESCRIPTION_MAX_LENGTH)
     type: ActivityType
     status: Status = Status.PLANNED
     priority: Priority = Priority.MEDIUM
-    start_time: datetime = Field(description=TIME_NOTE)
-    end_time: datetime = Field(description=TIME_NOTE)
+    start_time: StorableDateTime = Field(description=TIME_NOTE)
+    end_time: StorableDateTime = Field(description=TIME_NOTE)
     assigned_to: int | None = Field(None, description="A member's id; leave it out to put the activity in the pool.")
     tags: list[int] = Field([], description="Tag ids of the caller's organization.")
     projects: list[int] = Field([], description="Project ids of the caller's organization.")
@@ -114,16 +126,16 @@ class ActivityPatch(Schema):
     """Only the fields sent are changed; `assigned_to: null` puts the activity back in the pool."""
 
     title: str | None = Field(None, max_length=200)
-    description: str | None = None
+    description: str | None = Field(None, max_length=ACTIVITY_DESCRIPTION_MAX_LENGTH)
     type: ActivityType | None = None
     status: Status | None = None
     priority: Priority | None = None
-    start_time: datetime | None = Field(None, description=TIME_NOTE)
-    end_time: datetime | None = Field(None, description=TIME_NOTE)
+    start_time: StorableDateTime | None = Field(None, description=TIME_NOTE)
+    end_time: StorableDateTime | None = Field(None, description=TIME_NOTE)
     assigned_to: int | None = Field(None, description="A member's id, or null for nobody.")
     tags: list[int] | None = Field(None, description="The complete new set of tag ids.")
     projects: list[int] | None = Field(None, description="The complete new set of project ids.")
-    note: str = Field("", description="Why: kept in the activity's thread and history.")
+    note: str = Field("", max_length=NOTE_MAX_LENGTH, description="Why: kept in the activity's thread and history.")
 
     @field_validator("title", "description", "type", "status", "priority", "start_time", "end_time", "tags", "projects")
     @classmethod
@@ -136,24 +148,24 @@ class ActivityPatch(Schema):
 
 class StatusIn(Schema):
     status: Status
-    notes: str = ""
+    notes: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
 class PriorityIn(Schema):
     priority: Priority
-    reason: str = ""
+    reason: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
 class AssignIn(Schema):
     assigned_to: int | None = Field(description="A member's id, or null to put the activity back in the pool.")
-    note: str = ""
+    note: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
-class CommentIn(Schema):
-    body: str
+class ActivityCommentIn(Schema):
+    body: str = Field(max_length=MAX_COMMENT_LENGTH)
 
 
-class CommentOut(Schema):
+class ActivityCommentOut(Schema):
     id: int
     kind: ActivityComment.Kind
     author: PersonRef | None = Field(description="Null for entries the system wrote.")
@@ -173,15 +185,15 @@ class TagOut(Schema):
 
 class TagIn(Schema):
     name: str = Field(max_length=50)
-    description: str = ""
+    description: str = Field("", max_length=TAG_DESCRIPTION_MAX_LENGTH)
     color: str = Field("#3B82F6", description="# and six hex digits.")
     category: str = Field("", max_length=50)
 
 
 class TagPatch(Schema):
     name: str | None = Field(None, max_length=50)
-    description: str | None = None
-    color: str | None = None
+    description: str | None = Field(None, max_length=TAG_DESCRIPTION_MAX_LENGTH)
+    color: str | None = Field(None, max_length=7)
     category: str | None = Field(None, max_length=50)
 
     @field_validator("name", "description", "color", "category")
@@ -383,7 +395,7 @@ def assign_activity(request, activity_id: int, payload: AssignIn):
 
 @router.get(
     "/activities/{activity_id}/comments",
-    response=list[CommentOut],
+    response=list[ActivityCommentOut],
     summary="An activity's thread",
     description="Comments and the events the system recorded (created, assigned, status, ...), oldest first.",
 )
@@ -394,11 +406,11 @@ def list_comments(request, activity_id: int):
 
 @router.post(
     "/activities/{activity_id}/comments",
-    response={201: CommentOut, 400: Error, 404: Error},
+    response={201: ActivityCommentOut, 400: Error, 404: Error},
     summary="Comment on an activity",
     description="Everyone in the organization may comment; the assignee and the creator are notified.",
 )
-def add_comment(request, activity_id: int, payload: CommentIn):
+def add_comment(request, activity_id: int, payload: ActivityCommentIn):
     activity = _get_activity_for_user(request, activity_id)
     comment = services.add_comment(author=request.user, activity=activity, body=payload.body)
     return 201, comment

@@ -50,6 +50,13 @@ class Priority(models.TextChoices):
 # Sort rank of each priority, most urgent first.
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Priority.LOW: 3}
 
+# Text limits, enforced for every door by nexus.storable (and stated in the forms and the API's schema).
+TAG_DESCRIPTION_MAX_LENGTH = 1_000
+ACTIVITY_DESCRIPTION_MAX_LENGTH = 10_000
+MAX_COMMENT_LENGTH = 10_000
+# What a person types as the reason for a change; the history keeps longer notes the system writes.
+NOTE_MAX_LENGTH = 1_000
+
 hex_color_validator = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Enter a colour as # and six hex digits, e.g. #3B82F6.")
 
 
@@ -57,7 +64,7 @@ class Tag(TenantModel):
     """A label for activities. Names are unique within an organization, ignoring case."""
 
     name = models.CharField(max_length=50)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TAG_DESCRIPTION_MAX_LENGTH)
     color = models.CharField(max_length=7, default="#3B82F6", validators=[hex_color_validator])
     category = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,7 +92,7 @@ def text_color_on(color: str) -> str:
 
 class Activity(TenantModel):
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=ACTIVITY_DESCRIPTION_MAX_LENGTH)
     type = models.CharField(max_length=50, choices=ActivityType.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
@@ -159,7 +166,7 @@ class ActivityStatus(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     changed_at = models.DateTimeField(auto_now_add=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=MAX_COMMENT_LENGTH)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -173,11 +180,22 @@ class ActivityPriority(TenantModel):
     priority = models.CharField(max_length=20, choices=Priority.choices)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     changed_at = models.DateTimeField(auto_now_add=True)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, max_length=MAX_COMMENT_LENGTH)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
         verbose_name_plural = "activity priorities"
+
+
+class ActivityCommentKind(models.TextChoices):
+    COMMENT = "comment", "Comment"
+    CREATED = "created", "Created"
+    ASSIGNED = "assigned", "Assigned"
+    CLAIMED = "claimed", "Claimed"
+    STATUS = "status", "Status changed"
+    PRIORITY = "priority", "Priority changed"
+    EDITED = "edited", "Edited"
+    LINKED = "linked", "Linked"
 
 
 class ActivityComment(TenantModel):
@@ -187,21 +205,14 @@ class ActivityComment(TenantModel):
     and are rendered by kind; `body` holds a comment's text or an event's note.
     """
 
-    class Kind(models.TextChoices):
-        COMMENT = "comment", "Comment"
-        CREATED = "created", "Created"
-        ASSIGNED = "assigned", "Assigned"
-        CLAIMED = "claimed", "Claimed"
-        STATUS = "status", "Status changed"
-        PRIORITY = "priority", "Priority changed"
-        EDITED = "edited", "Edited"
-        LINKED = "linked", "Linked"
+    # Named apart from chat's conversation kinds, so the API's schema tells them apart.
+    Kind = ActivityCommentKind
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="comments")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COMMENT)
     # Null: the system (the overdue job, an incident).
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, max_length=MAX_COMMENT_LENGTH)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from activities.models import (
     CLOSED_STATUSES,
+    MAX_COMMENT_LENGTH,
+    NOTE_MAX_LENGTH,
     Activity,
     ActivityComment,
     ActivityPriority,
@@ -30,9 +32,9 @@ from activities.models import (
 from nexus.notify import notify
 from nexus.permissions import Action, can, require
 from nexus.realtime import organization_group, send_event_now
+from nexus.text import clean_text
 
 Kind = ActivityComment.Kind
-MAX_COMMENT_LENGTH = 10_000
 
 
 class AlreadyClaimed(ValidationError):
@@ -232,6 +234,7 @@ def update_activity(
     """
     if not may_edit(actor, activity):
         raise PermissionDenied("Your role may not edit activities.")
+    note = clean_text(note, "note", max_length=NOTE_MAX_LENGTH)
     status = fields.pop("status", None)
     priority = fields.pop("priority", None)
     has_assignee = "assigned_to" in fields
@@ -343,6 +346,7 @@ def change_status(*, actor: User, activity: Activity, status: str, notes: str = 
     if not may_change_status(actor, activity):
         raise PermissionDenied("Only a manager or the assignee may change this activity's status.")
     _check_choice(status, Status, "status")
+    notes = clean_text(notes, "notes", max_length=NOTE_MAX_LENGTH)
     activity = _lock(activity)
     if activity.status == status:
         return activity
@@ -356,6 +360,7 @@ def change_priority(*, actor: User, activity: Activity, priority: str, reason: s
     if not may_change_priority(actor, activity):
         raise PermissionDenied("Your role may not change priorities.")
     _check_choice(priority, Priority, "priority")
+    reason = clean_text(reason, "reason", max_length=NOTE_MAX_LENGTH)
     activity = _lock(activity)
     if activity.priority == priority:
         return activity
@@ -371,6 +376,7 @@ def assign_activity(*, actor: User, activity: Activity, assignee: User | None, n
     if activity.organization_id != actor.organization_id:
         raise PermissionDenied("That activity is not of your organization.")
     _check_same_organization(activity.organization_id, assignee=assignee)
+    note = clean_text(note, "note", max_length=NOTE_MAX_LENGTH)
     activity = _lock(activity)
     if activity.assigned_to_id == (assignee.pk if assignee else None):
         return activity

@@ -97,8 +97,12 @@ class ConversationDetail(Schema):
 
 class ConversationIn(Schema):
     kind: Kind
-    name: str = Field("", description="Groups and channels; a direct conversation is named after the other person.")
-    topic: str = Field("", description="Channels only.")
+    name: str = Field(
+        "",
+        max_length=services.MAX_NAME_LENGTH,
+        description="Groups and channels; a direct conversation is named after the other person.",
+    )
+    topic: str = Field("", max_length=Conversation._meta.get_field("topic").max_length, description="Channels only.")
     member_ids: list[int] = Field(
         [],
         description=(
@@ -127,7 +131,7 @@ class ReactionOut(Schema):
     names: list[str]
 
 
-class AttachmentOut(Schema):
+class MessageAttachmentOut(Schema):
     name: str
     size: int
     type: str
@@ -145,7 +149,7 @@ class MessageOut(Schema):
     parent: int | None = Field(description="The thread's top-level message, for a reply.")
     reply_count: int
     last_reply_at: datetime | None
-    attachment: AttachmentOut | None
+    attachment: MessageAttachmentOut | None
     created_at: datetime
     edited_at: datetime | None
     deleted: bool
@@ -207,16 +211,16 @@ class ThreadOut(Schema):
 
 
 class MessageIn(Schema):
-    content: str
+    content: str = Field(max_length=services.MAX_MESSAGE_LENGTH)
     parent: int | None = Field(None, description="A message of the conversation to reply to (its thread).")
 
 
 class MessagePatch(Schema):
-    content: str
+    content: str = Field(max_length=services.MAX_MESSAGE_LENGTH)
 
 
 class ReactionIn(Schema):
-    emoji: str = Field(description="One emoji, e.g. 👍.")
+    emoji: str = Field(max_length=services.REACTION_MAX_LENGTH, description="One emoji, e.g. 👍.")
 
 
 class ReactedOut(Schema):

@@ -18,11 +18,39 @@ from nexus.uploads import random_path
 SEARCH_CONFIG = "english"
 
 
+# Enforced for every door by nexus.storable, and stated in the forms and the API's schema.
+MAX_MESSAGE_LENGTH = 10_000
+
+
+# The choices are named after their model (Conversation.Kind is ConversationKind), so the API's schema
+# never gives two different enums one name.
+class ConversationKind(models.TextChoices):
+    DIRECT = "direct", "Direct"
+    GROUP = "group", "Group"
+    CHANNEL = "channel", "Channel"
+
+
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"
+
+
+class MessageType(models.TextChoices):
+    TEXT = "text", "Text"
+    FILE = "file", "File"
+    IMAGE = "image", "Image"
+    SYSTEM = "system", "System message"
+
+
+class SystemMessageLevel(models.TextChoices):
+    INFO = "info", "Information"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+    SUCCESS = "success", "Success"
+
+
 class Conversation(TenantModel):
-    class Kind(models.TextChoices):
-        DIRECT = "direct", "Direct"
-        GROUP = "group", "Group"
-        CHANNEL = "channel", "Channel"
+    Kind = ConversationKind
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(
@@ -68,9 +96,7 @@ class Conversation(TenantModel):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
+    Role = MembershipRole
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships")
@@ -101,11 +127,7 @@ def _thumbnail_path(message: "Message", filename: str) -> str:
 class Message(TenantModel):
     """The seed's ChatMessage, in a conversation rather than between one sender and one receiver."""
 
-    class Type(models.TextChoices):
-        TEXT = "text", "Text"
-        FILE = "file", "File"
-        IMAGE = "image", "Image"
-        SYSTEM = "system", "System message"
+    Type = MessageType
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     # None for system messages: the system speaks, nobody in particular.
@@ -113,7 +135,7 @@ class Message(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_messages"
     )
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
-    content = models.TextField(blank=True, help_text="As written (light markdown).")
+    content = models.TextField(blank=True, max_length=MAX_MESSAGE_LENGTH, help_text="As written (light markdown).")
     content_html = models.TextField(blank=True, help_text="Rendered and sanitized once, when written.")
     # Threads are one level deep: a reply's parent is always a top-level message.
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
@@ -163,14 +185,10 @@ class Reaction(models.Model):
 class SystemMessage(TenantModel):
     """A banner from the system or an administrator: to everyone (broadcast) or to chosen people."""
 
-    class Level(models.TextChoices):
-        INFO = "info", "Information"
-        WARNING = "warning", "Warning"
-        ERROR = "error", "Error"
-        SUCCESS = "success", "Success"
+    Level = SystemMessageLevel
 
     title = models.CharField(max_length=200)
-    content = models.TextField(blank=True)
+    content = models.TextField(blank=True, max_length=MAX_MESSAGE_LENGTH)
     message_type = models.CharField(max_length=20, choices=Level.choices, default=Level.INFO)
     target_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="system_messages")
     is_broadcast = models.BooleanField(default=False)

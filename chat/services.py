@@ -29,7 +29,15 @@ from django.utils import timezone
 
 from accounts.models import Organization, User, UserProfile
 from chat import selectors
-from chat.models import Conversation, Membership, Message, Reaction, SystemMessage, SystemMessageDismissal
+from chat.models import (
+    MAX_MESSAGE_LENGTH,
+    Conversation,
+    Membership,
+    Message,
+    Reaction,
+    SystemMessage,
+    SystemMessageDismissal,
+)
 from nexus import degraded, markdown
 from nexus.cache import REDIS_ERRORS
 from nexus.images import open_image, thumbnail
@@ -47,7 +55,6 @@ from nexus.reversing import url_for
 from nexus.text import clean_text
 
 Kind = Conversation.Kind
-MAX_MESSAGE_LENGTH = 10_000
 MAX_NAME_LENGTH = 80
 MAX_GROUP_MEMBERS = 500
 REACTION_MAX_LENGTH = 16

@@ -24,11 +24,21 @@ from ninja.throttling import AnonRateThrottle
 
 from accounts import services as account_services
 from accounts.api import Error, PersonRef
-from accounts.models import User
+from accounts.models import ApiToken, User
 from machines import selectors, services
-from machines.models import FaultCase, FaultPhoto, IntegrationToken, Machine, Severity, Status
+from machines.models import (
+    MAX_TEXT_LENGTH,
+    FaultCase,
+    FaultPhoto,
+    IntegrationToken,
+    Machine,
+    MachineWarning,
+    Severity,
+    Status,
+)
 from nexus.files import protected_file_response
 from nexus.permissions import Action, require
+from nexus.schemas import max_length_of
 
 router = Router(tags=["machines"])
 
@@ -103,37 +113,43 @@ class MachineOut(Schema):
 
 
 class MachineIn(Schema):
-    name: str
+    name: str = Field(max_length=max_length_of(Machine, "name"))
     machine_type_id: int = Field(description="A machine type of your organization.")
-    manufacturer: str = ""
-    line: str = ""
-    location: str = ""
+    manufacturer: str = Field("", max_length=max_length_of(Machine, "manufacturer"))
+    line: str = Field("", max_length=max_length_of(Machine, "line"))
+    location: str = Field("", max_length=max_length_of(Machine, "location"))
     importance: str = Field(Severity.MEDIUM, description=SEVERITY_NOTE)
     capacity_per_hour: int | None = Field(None, description="Parts per hour; at least 0.")
     ideal_cycle_seconds: float | None = Field(None, description="Positive.")
     pos_x: float = 0
     pos_y: float = 0
     pos_z: float = 0
-    video_feed_url: str = ""
-    hf_endpoint: str = ""
-    hf_key: str = Field("", description="Write-only: stored, never returned.")
+    video_feed_url: str = Field("", max_length=max_length_of(Machine, "video_feed_url"))
+    hf_endpoint: str = Field("", max_length=max_length_of(Machine, "hf_endpoint"))
+    hf_key: str = Field(
+        "", max_length=max_length_of(Machine, "hf_key"), description="Write-only: stored, never returned."
+    )
 
 
 class MachinePatch(Schema):
-    name: str | None = None
+    name: str | None = Field(None, max_length=max_length_of(Machine, "name"))
     machine_type_id: int | None = None
-    manufacturer: str | None = None
-    line: str | None = None
-    location: str | None = None
+    manufacturer: str | None = Field(None, max_length=max_length_of(Machine, "manufacturer"))
+    line: str | None = Field(None, max_length=max_length_of(Machine, "line"))
+    location: str | None = Field(None, max_length=max_length_of(Machine, "location"))
     importance: str | None = Field(None, description=SEVERITY_NOTE)
     capacity_per_hour: int | None = None
     ideal_cycle_seconds: float | None = None
     pos_x: float | None = None
     pos_y: float | None = None
     pos_z: float | None = None
-    video_feed_url: str | None = None
-    hf_endpoint: str | None = None
-    hf_key: str | None = Field(None, description='Write-only: a new key, or "" to remove it; omit to keep it.')
+    video_feed_url: str | None = Field(None, max_length=max_length_of(Machine, "video_feed_url"))
+    hf_endpoint: str | None = Field(None, max_length=max_length_of(Machine, "hf_endpoint"))
+    hf_key: str | None = Field(
+        None,
+        max_length=max_length_of(Machine, "hf_key"),
+        description='Write-only: a new key, or "" to remove it; omit to keep it.',
+    )
 
 
 class PhotoOut(Schema):
@@ -195,22 +211,26 @@ class FaultOut(Schema):
 
 
 class FaultIn(Schema):
-    description: str
+    description: str = Field(max_length=MAX_TEXT_LENGTH)
     severity: str = Field(Severity.MEDIUM, description=SEVERITY_NOTE)
 
 
 class ResolveIn(Schema):
-    resolution: str = Field(description="What was done; required.")
+    resolution: str = Field(max_length=MAX_TEXT_LENGTH, description="What was done; required.")
 
 
 class WarningIn(Schema):
-    message: str = Field(description="At most 300 characters.")
+    message: str = Field(max_length=max_length_of(MachineWarning, "message"), description="At most 300 characters.")
 
 
 class LoginIn(Schema):
-    username: str = Field(description="Username or e-mail address.")
-    password: str
-    name: str = Field("API login", description="A name for the token, to recognise it on the profile page.")
+    username: str = Field(max_length=254, description="Username or e-mail address.")
+    password: str = Field(max_length=4096)
+    name: str = Field(
+        "API login",
+        max_length=max_length_of(ApiToken, "name"),
+        description="A name for the token, to recognise it on the profile page.",
+    )
     expires_in_days: int | None = Field(None, description="1 to 3650; null for no expiry.")
 
 

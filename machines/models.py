@@ -15,11 +15,18 @@ from django.db.models.functions import Lower
 from nexus.tenancy import TenantModel
 from nexus.uploads import random_path
 
+# Text limits, enforced for every door by nexus.storable (and stated in the forms and the API's schema).
+MAX_TEXT_LENGTH = 5_000
 
-class Status(models.TextChoices):
+
+class MachineStatus(models.TextChoices):
     OK = "ok", "OK"
     WARNING = "warning", "Warning"
     FAULT = "fault", "Fault"
+
+
+# The short name this app has always used; the class is named apart from activities' statuses for the API.
+Status = MachineStatus
 
 
 class Severity(models.TextChoices):
@@ -31,7 +38,7 @@ class Severity(models.TextChoices):
 
 class MachineType(TenantModel):
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=MAX_TEXT_LENGTH)
     # Only the Sketchfab model id is kept from a pasted embed; the page renders its own iframe.
     model_id = models.CharField(max_length=32, blank=True)
 
@@ -111,17 +118,20 @@ class MachineStatusChange(models.Model):
         return f"{self.machine_id}: {self.previous} -> {self.status}"
 
 
+class IncidentState(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
 class Incident(TenantModel):
-    class State(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+    State = IncidentState
 
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="incidents")
     dedup_key = models.CharField(max_length=200)
     kind = models.CharField(max_length=50)
     severity = models.CharField(max_length=20, choices=Severity.choices)
     title = models.CharField(max_length=200)
-    detail = models.TextField(blank=True)
+    detail = models.TextField(blank=True, max_length=MAX_TEXT_LENGTH)
     activity = models.ForeignKey(
         "activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
     )
@@ -145,13 +155,16 @@ class Incident(TenantModel):
         return self.title
 
 
+class FaultState(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
 class FaultCase(TenantModel):
-    class State(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+    State = FaultState
 
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="faults")
-    description = models.TextField()
+    description = models.TextField(max_length=MAX_TEXT_LENGTH)
     severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.MEDIUM)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     # None: an external system reported it.
@@ -163,7 +176,7 @@ class FaultCase(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
+    resolution = models.TextField(blank=True, max_length=MAX_TEXT_LENGTH)
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="faults")
 
     class Meta:
@@ -179,7 +192,7 @@ class FaultNote(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    body = models.TextField()
+    body = models.TextField(max_length=MAX_TEXT_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

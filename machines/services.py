@@ -28,6 +28,7 @@ from activities.models import Priority as ActivityPriority
 from activities.models import Status as ActivityStatus
 from chat import services as chat_services
 from machines.models import (
+    MAX_TEXT_LENGTH,
     FaultCase,
     FaultNote,
     FaultPhoto,
@@ -50,7 +51,6 @@ from nexus.uploads import delete_files_on_commit, removing_files_on_failure
 
 MAX_ESCALATIONS = 3
 THUMBNAIL_SIZE = 320
-MAX_TEXT_LENGTH = 5_000
 # Severity -> the activity's priority and how long the repair may take before it is overdue.
 _PRIORITY = {
     Severity.LOW: ActivityPriority.LOW,

@@ -87,11 +87,11 @@ class NotificationPage(Schema):
     next_before: int | None = Field(description="Pass as `before` for the next page; null on the last.")
 
 
-class ReadIn(Schema):
+class NotificationsReadIn(Schema):
     ids: list[int] = Field(description="The caller's notification ids; others are ignored.")
 
 
-class UnreadOut(Schema):
+class NotificationsUnreadOut(Schema):
     unread: int = Field(description="The caller's unread notifications after the change.")
 
 
@@ -137,14 +137,14 @@ def list_notifications(request, query: Query[NotificationQuery]):
 
 @router.post(
     "/notifications/read",
-    response=UnreadOut,
+    response=NotificationsUnreadOut,
     summary="Mark notifications read",
     description="Ids that are not the caller's are ignored.",
 )
-def mark_read(request, payload: ReadIn):
+def mark_read(request, payload: NotificationsReadIn):
     return {"unread": notify.mark_notifications_read(user=request.user, ids=payload.ids)}
 
 
-@router.post("/notifications/read-all", response=UnreadOut, summary="Mark every notification read")
+@router.post("/notifications/read-all", response=NotificationsUnreadOut, summary="Mark every notification read")
 def mark_all_read(request):
     return {"unread": notify.mark_all_notifications_read(user=request.user)}

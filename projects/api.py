@@ -21,7 +21,7 @@ from nexus.errors import error_text
 from nexus.permissions import Action, require
 from nexus.tenancy import scoped
 from projects import selectors, services
-from projects.models import Project, ProjectStatus
+from projects.models import DESCRIPTION_MAX_LENGTH, Project, ProjectStatus
 
 router = Router(tags=["projects"])
 
@@ -63,7 +63,7 @@ class ProjectQuery(Schema):
 
 class ProjectIn(Schema):
     name: str = Field(max_length=200)
-    description: str = ""
+    description: str = Field("", max_length=DESCRIPTION_MAX_LENGTH)
     status: ProjectStatus = ProjectStatus.PLANNING
     start_date: date
     end_date: date = Field(description="On or after `start_date`.")
@@ -76,7 +76,7 @@ class ProjectPatch(Schema):
     """Only the fields sent change; lists replace the current team or activities."""
 
     name: str | None = Field(None, max_length=200)
-    description: str | None = None
+    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
     status: ProjectStatus | None = None
     start_date: date | None = None
     end_date: date | None = None

@@ -20,9 +20,13 @@ class ProjectStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Enforced for every door by nexus.storable, and stated in the form and the API's schema.
+DESCRIPTION_MAX_LENGTH = 10_000
+
+
 class Project(TenantModel):
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     status = models.CharField(max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.PLANNING)
     start_date = models.DateField()
     end_date = models.DateField()

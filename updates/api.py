@@ -28,9 +28,20 @@ from accounts.models import User
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.permissions import Action, Role, require
+from nexus.schemas import StorableDateTime
 from nexus.tenancy import scoped
 from updates import selectors, services
-from updates.models import Priority, Update, UpdateAttachment, UpdateComment, UpdateMedia, UpdateType
+from updates.models import (
+    MAX_COMMENT_LENGTH,
+    MAX_CONTENT_LENGTH,
+    MAX_TITLE_LENGTH,
+    Priority,
+    Update,
+    UpdateAttachment,
+    UpdateComment,
+    UpdateMedia,
+    UpdateType,
+)
 
 router = Router(tags=["updates"])
 
@@ -43,7 +54,7 @@ FIELD_NAMES = {"published_at": "publish_at", "target_users": "target_user_ids"}
 # Schemas
 
 
-class AttachmentOut(Schema):
+class UpdateAttachmentOut(Schema):
     id: int
     filename: str
     size: int
@@ -102,7 +113,7 @@ class UpdateOut(Schema):
     needs_acknowledgement: bool = Field(description="Critical updates ask each recipient to acknowledge them.")
     is_recipient: bool = Field(description="Whether it was published to the caller (authors may not be in it).")
     acknowledged_at: datetime | None = Field(description="When the caller acknowledged it; null if not (yet).")
-    attachments: list[AttachmentOut]
+    attachments: list[UpdateAttachmentOut]
     media: list[MediaOut]
 
     @staticmethod
@@ -159,7 +170,7 @@ class ReplyOut(Schema):
         return obj.parent_id
 
 
-class CommentOut(ReplyOut):
+class UpdateCommentOut(ReplyOut):
     replies: list[ReplyOut] = Field(description="Oldest first; a reply to a reply is filed under the top comment.")
 
     @staticmethod
@@ -195,7 +206,7 @@ class AcknowledgementsOut(Schema):
 
 class UpdateDetail(UpdateOut):
     may_manage: bool = Field(description="Whether the caller may publish, remind and see acknowledgements.")
-    comments: list[CommentOut] = Field(description="Top-level comments oldest first, each with its replies.")
+    comments: list[UpdateCommentOut] = Field(description="Top-level comments oldest first, each with its replies.")
     audience: AudienceOut | None = Field(description="Who it is for; null for those who may not manage it.")
     acknowledgements: AcknowledgementsOut | None = Field(
         description=(
@@ -218,8 +229,8 @@ class UpdateDetail(UpdateOut):
 
 
 class UpdateIn(Schema):
-    title: str
-    content: str = Field("", description="Light markdown.")
+    title: str = Field(max_length=MAX_TITLE_LENGTH)
+    content: str = Field("", max_length=MAX_CONTENT_LENGTH, description="Light markdown.")
     type: UpdateType = UpdateType.ANNOUNCEMENT
     priority: Priority = Field(Priority.MEDIUM, description="Critical updates ask their recipients to acknowledge.")
     target_all: bool | None = Field(
@@ -230,11 +241,11 @@ class UpdateIn(Schema):
         [], description="Active people of the caller's organization it is for."
     )
     publish: bool = Field(False, description="Publish right away; otherwise it stays a draft or is scheduled.")
-    publish_at: datetime | None = Field(None, description=f"Schedule it for this future time. {TIME_NOTE}")
+    publish_at: StorableDateTime | None = Field(None, description=f"Schedule it for this future time. {TIME_NOTE}")
 
 
-class CommentIn(Schema):
-    content: str
+class UpdateCommentIn(Schema):
+    content: str = Field(max_length=MAX_COMMENT_LENGTH)
     parent_id: int | None = Field(None, description="A comment of this update to reply to.")
 
 
@@ -434,14 +445,14 @@ def delete_update(request, update_id: int):
 
 @router.post(
     "/updates/{update_id}/comments",
-    response={201: CommentOut, 400: Error, 404: Error},
+    response={201: UpdateCommentOut, 400: Error, 404: Error},
     summary="Comment on an update",
     description=(
         "Anyone who sees a published update. With `parent_id` it is a reply; a reply to a reply is filed "
         "under the top-level comment."
     ),
 )
-def add_comment(request, update_id: int, payload: CommentIn):
+def add_comment(request, update_id: int, payload: UpdateCommentIn):
     update = _get_update_for_user(request, update_id)
     parent = _resolve_parent(update, payload.parent_id)
     comment = services.add_comment(user=request.user, update=update, content=payload.content, parent=parent)

@@ -25,11 +25,22 @@ class UpdateType(models.TextChoices):
     SHIFT_REPORT = "shift_report", "Shift report"
 
 
-class Priority(models.TextChoices):
+class UpdatePriority(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
+
+
+# The short name this app has always used; the class is named apart from activities' priorities for the API.
+Priority = UpdatePriority
+
+# Text limits, enforced for every door by nexus.storable (and stated in the forms and the API's schema).
+# The rendered HTML has none of its own: it follows from what was written.
+MAX_TITLE_LENGTH = 200
+MAX_CONTENT_LENGTH = 50_000
+MAX_COMMENT_LENGTH = 5_000
+MAX_CAPTION_LENGTH = 500
 
 
 def _file_path(instance, filename: str) -> str:
@@ -42,8 +53,8 @@ def _thumbnail_path(instance, filename: str) -> str:
 
 
 class Update(TenantModel):
-    title = models.CharField(max_length=200)
-    content = models.TextField(blank=True)
+    title = models.CharField(max_length=MAX_TITLE_LENGTH)
+    content = models.TextField(blank=True, max_length=MAX_CONTENT_LENGTH)
     content_html = models.TextField(blank=True)
     type = models.CharField(max_length=20, choices=UpdateType.choices, default=UpdateType.ANNOUNCEMENT)
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
@@ -142,7 +153,7 @@ class UpdateMedia(models.Model):
     filename = models.CharField(max_length=255)
     file_size = models.PositiveBigIntegerField()
     thumbnail = models.ImageField(upload_to=_thumbnail_path, blank=True, max_length=300)
-    caption = models.TextField(blank=True)
+    caption = models.TextField(blank=True, max_length=MAX_CAPTION_LENGTH)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -158,7 +169,7 @@ class UpdateComment(models.Model):
     update = models.ForeignKey(Update, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="update_comments")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
-    content = models.TextField()
+    content = models.TextField(max_length=MAX_COMMENT_LENGTH)
     content_html = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 

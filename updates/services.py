@@ -27,6 +27,10 @@ from nexus.realtime import organization_group, send_events_on_commit, text_event
 from nexus.text import clean_text
 from nexus.uploads import check_upload, delete_files_on_commit, removing_files_on_failure
 from updates.models import (
+    MAX_CAPTION_LENGTH,
+    MAX_COMMENT_LENGTH,
+    MAX_CONTENT_LENGTH,
+    MAX_TITLE_LENGTH,
     Priority,
     Update,
     UpdateAttachment,
@@ -39,10 +43,6 @@ from updates.models import (
 
 logger = logging.getLogger(__name__)
 
-MAX_TITLE_LENGTH = 200
-MAX_CONTENT_LENGTH = 50_000
-MAX_COMMENT_LENGTH = 5_000
-MAX_CAPTION_LENGTH = 500
 THUMBNAIL_SIZE = 640
 # A reminder goes out at most this often per update, so nobody is paged in a loop.
 REMIND_EVERY = timedelta(minutes=10)
