@@ -29,6 +29,13 @@ from daphne.ws_protocol import WebSocketFactory
 from django.conf import settings
 from twisted.web import http
 
+# How long a refused request's connection stays open to drain what the client still sends.
+LINGER_SECONDS = 5.0
+
+
+def _discard(data: bytes) -> None:
+    return None
+
 
 def _plain_response(status: bytes, reason: str) -> bytes:
     body = json.dumps({"detail": reason}).encode()
@@ -56,7 +63,16 @@ class LimitedHTTPChannel(http.HTTPChannel):
                 b"431 Request Header Fields Too Large", f"A request header is longer than {self.MAX_LENGTH} bytes."
             )
         self.transport.write(response)
-        self.loseConnection()
+        # A lingering close, as nginx does: the client is still sending the rest of its request, and
+        # closing with that unread would reset the connection, often before the client has read the answer.
+        # So drop what still arrives, close only our side, and cut the connection after a grace period.
+        self.dataReceived = _discard
+        self.transport.loseWriteConnection()
+        self.callLater(LINGER_SECONDS, self._abort_if_open)
+
+    def _abort_if_open(self):
+        if self.transport is not None and self.transport.connected:
+            self.transport.abortConnection()
 
 
 def _limited_channel_protocol(factory) -> http._GenericHTTPChannelProtocol:

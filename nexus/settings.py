@@ -113,7 +113,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the browser tests' server process sees the tests' data;
     # one per process, so two test runs on one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"nexus-test-{os.getpid()}.sqlite3")}
+elif (pool_size := env_int("DATABASE_POOL_SIZE", 10)) > 0:
+    # A bounded pool of connections per process (psycopg's pool). Under ASGI every
+    # concurrent request runs in its own thread with its own connection, so without a
+    # bound a burst of requests opened more connections than PostgreSQL allows and
+    # failed with "too many clients"; with it the burst queues for a free connection.
+    # Size it so that DATABASE_POOL_SIZE x processes stays below the server's
+    # max_connections (README, "Connections"). The pool replaces persistent connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, pool_size),
+        "max_size": pool_size,
+        # How long a request waits for a connection before it fails (503).
+        "timeout": float(env_int("DATABASE_POOL_TIMEOUT", 30)),
+        "max_idle": 300.0,
+    }
+    # The pool checks a connection before handing it out, so a restarted server costs no errors.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
+    # No pool (DATABASE_POOL_SIZE=0): for a pooler in front, such as PgBouncer.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

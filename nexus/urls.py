@@ -21,3 +21,4 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
 ]
+handler500 = "nexus.busy.server_error"

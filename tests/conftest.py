@@ -142,6 +142,10 @@ def demo_people(db):
     run_command("populate_users")
 
 
+# The test server's connections to PostgreSQL carry this name, so tests can count them.
+TEST_SERVER_APPLICATION = "nexus-test-server"
+
+
 def _child_setup():
     """Runs first in the forked server process.
 
@@ -155,10 +159,37 @@ def _child_setup():
 
     from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
+    from django.db import connections
 
     asyncio.events._set_running_loop(None)
     channel_layers.backends.clear()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    # The parent's database connections and connection pool (PostgreSQL) are its sockets: the child
+    # forgets them without closing them, and opens its own.
+    for wrapper in connections.all(initialized_only=True):
+        wrapper.connection = None
+        getattr(type(wrapper), "_connection_pools", {}).clear()
+    if connections["default"].vendor == "postgresql":
+        connections["default"].settings_dict["OPTIONS"]["application_name"] = TEST_SERVER_APPLICATION
+
+
+def _wait_for_test_server_connections_to_close(timeout: float = 10) -> None:
+    """PostgreSQL notices a killed server's connections a moment later; the test database can't be dropped before."""
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from pg_stat_activity where application_name = %s", [TEST_SERVER_APPLICATION]
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
     # No channels.testing.live.set_database_connection(): the parent already points
     # the settings at the test database, and that helper would prefix "test_" again.
 
@@ -186,3 +217,4 @@ def asgi_live_server(transactional_db, settings):
     yield f"http://localhost:{process.port.value}"
     process.terminate()
     process.join(timeout=10)
+    _wait_for_test_server_connections_to_close()
