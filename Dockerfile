@@ -17,4 +17,4 @@ RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only python manage.py collect
 USER nexus
 EXPOSE 8000 8001
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
-CMD ["gunicorn", "nexus.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]
+CMD ["gunicorn", "nexus.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--limit-request-line", "8190"]

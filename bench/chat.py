@@ -18,14 +18,20 @@ Afterwards it checks that the database holds exactly one Message row per acknowl
 every delivery arrived by the end of the run. The client shares the 2 cores with the server, PostgreSQL
 and Redis: each line shows the CPU of the server, of the client, and of everything else.
 
-Goals (issue): 200 clients, 200 messages/s sent (2,000 deliveries/s) with p99 under 100 ms, and peak
+Goals (issue 4): 200 clients, 200 messages/s sent (2,000 deliveries/s) with p99 under 100 ms, and peak
 deliveries/s at 50% or more of the echo's throughput.
+
+`--storm` measures the storm after a restart instead (issue 13): all chat sockets connect at once,
+retrying as static/js/nexus.js does; the chat steps run; every socket is dropped and all reconnect at
+once; the steps run again; last, the same storm of bare echo sockets is the baseline. Goals: 5,000
+clients, all reconnected within 60 s, 200 messages/s at p99 under 100 ms among them.
 
     .venv/bin/python bench/chat.py                           # about 1-2 minutes
     .venv/bin/python bench/chat.py --clients 100 --group-size 5 --rates 50,100 --seconds 3
     .venv/bin/python bench/chat.py --profile /tmp/chat.txt   # py-spy the server during the chat steps
     .venv/bin/python bench/chat.py --processes 2             # two daphne processes on one socket
     .venv/bin/python bench/chat.py --what-if dispatch        # an experiment, see bench/chat_asgi.py
+    .venv/bin/python bench/chat.py --storm --clients 5000 --processes 2 --rates 200
 
 Uses DATABASE_URL when set, else postgres://postgres@127.0.0.1:5432/nexus_bench_chat (created when
 missing), and REDIS_URL when set, else redis://127.0.0.1:6379/7, with its own channel and cache
@@ -51,11 +57,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.activities import ensure_database  # noqa: E402 -- after the path is set
+from bench.wsload import AFTER_STORM  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/nexus_bench_chat"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 ORGANIZATION_SLUG = "bench-chat"
 GOAL_CLIENTS, GOAL_RATE, GOAL_P99_MS, GOAL_SHARE = 200, 200, 100.0, 50.0
+GOAL_STORM_CLIENTS, GOAL_STORM_SECONDS = 5000, 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BUSY_MACHINE = 0.6  # "others" above this share of a core: not only PostgreSQL and Redis were running
 PROJECT_PACKAGES = ("chat/", "nexus/", "accounts/", "bench/")
@@ -323,6 +331,12 @@ def _print_record(record: dict) -> None:
             f"  {record['frames']:,} presence frames reached the chat sockets; quiet {record['seconds']:.1f} s "
             "after the last connect"
         )
+    elif event == "storm":
+        failures = ", ".join(f"{count} x {name}" for name, count in sorted(record["failures"].items())) or "none"
+        print(
+            f"  storm, {record['label']}: {record['sockets']:,} sockets connected in {record['seconds']:.1f} s "
+            f"(p50 {record['p50_s']:.1f} s, p99 {record['p99_s']:.1f} s); failed handshakes retried: {failures}"
+        )
     elif event == "warmed_up":
         print(f"  warm-up: {record['sent']} messages, {record['delivered']} deliveries in {record['seconds']:.1f} s")
     elif event == "stopped":
@@ -346,7 +360,8 @@ def _print_record(record: dict) -> None:
         )
     elif event == "step":
         print(
-            f"{'chat ' + format(record['rate'], 'g') + ' msg/s':<16} {record['sent_per_s']:7.0f} "
+            f"{('after ' if record['step'] >= AFTER_STORM else 'chat ') + format(record['rate'], 'g') + ' msg/s':<16} "
+            f"{record['sent_per_s']:7.0f} "
             f"{record['delivered_in_window_per_s']:8.0f} {record['p50_ms']:8.1f} {record['p99_ms']:8.1f} "
             f"{record['max_ms']:8.0f} {record['ack_p99_ms']:8.1f} {record['missing']:7d} {record['errors']:6d} "
             + _cpu_columns(record)
@@ -373,6 +388,7 @@ def _arguments() -> argparse.Namespace:
         "--processes", type=int, default=1, help="server processes (production runs one daphne for /ws/)"
     )
     parser.add_argument("--profile", type=Path, help="py-spy the (first) server process over the chat steps")
+    parser.add_argument("--storm", action="store_true", help="measure connect and reconnect storms (see above)")
     parser.add_argument(
         "--echo-path",
         default="/ws/echo/",
@@ -449,6 +465,7 @@ def main() -> None:
             "seed": 7,
             "echo_path": args.echo_path,
             "echo_depth": args.echo_depth,
+            "storm": args.storm,
         }
         (workdir / "plan.json").write_text(json.dumps(plan))
         if args.what_if:
@@ -488,6 +505,8 @@ def main() -> None:
                         stderr=subprocess.DEVNULL,
                     )
                 continue
+            if event == "storm":
+                results.setdefault("storms", {})[record["label"]] = record
             if event in ("echo", "step"):
                 began, cpu_began, busy_began = marks["echo_start" if event == "echo" else "step_start"]
                 record["server_cpu"] = (cpu - cpu_began) / (now - began)
@@ -526,7 +545,44 @@ def main() -> None:
     if args.profile and profiler is not None:
         print(f"\nServer profile (py-spy, chat steps and the catch-up after them): {args.profile}")
         _summarise_profile(args.profile)
-    _verdicts(args, results, stored)
+    if args.storm:
+        _storm_verdicts(args, results, stored)
+    else:
+        _verdicts(args, results, stored)
+
+
+def _storm_verdicts(args, results: dict, stored: int) -> None:
+    done, storms = results["done"], results["storms"]
+    echo, reconnect = storms["echo (baseline)"], storms["reconnect"]
+    print(
+        f"\nStorms: {args.clients:,} chat sockets connected in {storms['connect']['seconds']:.1f} s and reconnected "
+        f"in {reconnect['seconds']:.1f} s; the same number of bare echo sockets (baseline) in {echo['seconds']:.1f} s."
+    )
+
+    def verdict(ok: bool) -> str:
+        return "meets" if ok else "MISSES"
+
+    print(
+        f"Goal {GOAL_STORM_CLIENTS:,} connected clients: {args.clients:,} "
+        f"({verdict(args.clients >= GOAL_STORM_CLIENTS)})."
+    )
+    print(
+        f"Goal all reconnected within {GOAL_STORM_SECONDS:g} s: {reconnect['seconds']:.1f} s "
+        f"({verdict(reconnect['seconds'] <= GOAL_STORM_SECONDS and reconnect['sockets'] == args.clients)})."
+    )
+    after = [step for step in results["steps"] if step["step"] >= AFTER_STORM and step["rate"] >= GOAL_RATE]
+    if not after:
+        print(f"Goal {GOAL_RATE} msg/s with p99 < {GOAL_P99_MS:g} ms after the storm: not measured.")
+    else:
+        step = min(after, key=lambda step: step["rate"])
+        ok = step["p99_ms"] < GOAL_P99_MS and step["missing"] == 0 and step["errors"] == 0
+        ok = ok and step["sent_per_s"] >= 0.95 * GOAL_RATE
+        print(
+            f"Goal {GOAL_RATE} msg/s with p99 < {GOAL_P99_MS:g} ms after the storm: {step['sent_per_s']:.0f} msg/s, "
+            f"p99 {step['p99_ms']:.0f} ms, {step['missing']} missing, {step['errors']} errors ({verdict(ok)})."
+        )
+    if stored != done["acked"] or any(step["errors"] for step in results["steps"]):
+        sys.exit("Some sends failed or were not stored; see above.")
 
 
 def _verdicts(args, results: dict, stored: int) -> None:

@@ -19,6 +19,12 @@ missing then is reported as missing (a later arrival still counts in the run's t
 Echo: every echo socket sends a frame, waits for it to come back, and sends the next (closed loop,
 one frame in flight per socket), for `echo_seconds` after a one-second warm-up.
 
+Storm (plan "storm": true): the chat sockets are opened all at once, as browsers do after a restart,
+each retrying a refused or timed-out handshake with the back-off of static/js/nexus.js (0.5 s doubling
+to 10 s, times 0.6-1.0). After the chat steps every chat socket is dropped and all reconnect at once
+the same way (the first retry of nexus.js: 0.3-0.5 s after the close), and the steps run again among
+the reconnected sockets. The baseline is the same storm of bare echo sockets, opened at the end.
+
 Only ever connects to 127.0.0.1.
 """
 
@@ -35,6 +41,8 @@ from websockets.asyncio.client import connect
 MARK = re.compile(r"bench-(\d+)-(\d+)-(\d+)")
 CONNECT_CONCURRENCY = 20
 WARM_UP_STEP = 999
+AFTER_STORM = 100  # step numbers after the reconnect storm start here
+STORM_LIMIT_SECONDS = 300
 
 
 def _emit(**record) -> None:
@@ -121,6 +129,48 @@ class Run:
         self.chat_sockets = await asyncio.gather(*(open_chat(client) for client in clients))
         self.echo_sockets = await asyncio.gather(*(open_echo(client) for client in clients))
         return time.perf_counter() - began
+
+    async def storm(self, path: str, rng: random.Random, *, after_close: bool) -> tuple[list, dict]:
+        """Open one socket per client all at once, each retrying as nexus.js does; the sockets and the figures.
+
+        `after_close`: the sockets were just dropped, so each first waits the client's first back-off.
+        """
+        began = time.perf_counter()
+        failures: dict[str, int] = {}
+        connected_at: list[float] = []
+        chat = path == "/ws/"
+
+        async def one(client):
+            retries = 0
+            if after_close:
+                await asyncio.sleep(0.5 * (0.6 + rng.random() * 0.4))
+            while True:
+                try:
+                    socket = await self._connect(path, client["session"])
+                    if chat:
+                        hello = json.loads(await socket.recv())
+                        if hello.get("type") != "hello":
+                            raise RuntimeError(f"expected a hello frame, got {hello!r}")
+                    connected_at.append(time.perf_counter() - began)
+                    return socket
+                except Exception as error:
+                    name = type(error).__name__
+                    failures[name] = failures.get(name, 0) + 1
+                    if time.perf_counter() - began > STORM_LIMIT_SECONDS:
+                        raise
+                    await asyncio.sleep(min(10.0, 0.5 * 2**retries) * (0.6 + rng.random() * 0.4))
+                    retries += 1
+
+        sockets = await asyncio.gather(*(one(client) for client in self.plan["clients"]))
+        connected_at.sort()
+        return sockets, {
+            "sockets": len(sockets),
+            "seconds": time.perf_counter() - began,
+            "p50_s": _percentile(connected_at, 0.5),
+            "p99_s": _percentile(connected_at, 0.99),
+            "failed_attempts": sum(failures.values()),
+            "failures": failures,
+        }
 
     # Chat
 
@@ -285,18 +335,84 @@ class Run:
             "client_cpu": cpu / elapsed,
         }
 
+    async def settle(self) -> None:
+        """Wait until the chat sockets have been quiet for a second (presence frames of the connects)."""
+        self.last_frame_at = time.monotonic()
+        began, frames = time.monotonic(), self.other_frames
+        while time.monotonic() - self.last_frame_at < 1.0 and time.monotonic() - began < 120:
+            await asyncio.sleep(0.25)
+        _emit(event="settled", seconds=time.monotonic() - began, frames=self.other_frames - frames)
+
+    async def run_steps(self, rng: random.Random, first: int = 0) -> None:
+        plan = self.plan
+        for index, rate in enumerate(plan["rates"], start=first):
+            _emit(event="step_start", step=index, rate=rate)
+            result = await self.chat_step(index, rate, plan["seconds"], rng)
+            _emit(**result)
+            if result["missing"] > 0.5 * result["expected"]:
+                # Far past saturation: faster steps would only pile more onto the backlog.
+                _emit(event="stopped", step=index, rate=rate, skipped=plan["rates"][index - first + 1 :])
+                break
+            await asyncio.sleep(0.5)
+
+    async def storm_main(self) -> None:
+        """Connect storm, steps, drop-and-reconnect storm, steps again, then the echo sockets' storm."""
+        plan = self.plan
+        rng = random.Random(plan.get("seed", 1))
+        self.chat_sockets, figures = await self.storm("/ws/", rng, after_close=False)
+        _emit(event="storm", label="connect", **figures)
+        readers = [asyncio.create_task(self.read_chat(socket)) for socket in self.chat_sockets]
+        await self.settle()
+        warm = await self.chat_step(WARM_UP_STEP, len(self.members), 1.0, rng)
+        _emit(event="warmed_up", sent=warm["sent"], delivered=warm["delivered"], seconds=warm["window_s"])
+        await self.run_steps(rng)
+        await asyncio.gather(*(socket.close() for socket in self.chat_sockets))
+        for reader in readers:
+            reader.cancel()
+        self.chat_sockets, figures = await self.storm("/ws/", rng, after_close=True)
+        _emit(event="storm", label="reconnect", **figures)
+        readers = [asyncio.create_task(self.read_chat(socket)) for socket in self.chat_sockets]
+        await self.settle()
+        await self.run_steps(rng, first=AFTER_STORM)
+        await self.catch_up()
+        self.echo_sockets, figures = await self.storm(plan.get("echo_path", "/ws/echo/"), rng, after_close=False)
+        _emit(event="storm", label="echo (baseline)", **figures)
+        _emit(**self._totals())
+        await asyncio.gather(*(socket.close() for socket in [*self.chat_sockets, *self.echo_sockets]))
+        for reader in readers:
+            reader.cancel()
+
+    async def catch_up(self) -> None:
+        """Wait until every send was answered (acknowledged or refused), for the persistence check."""
+        began = time.monotonic()
+        while time.monotonic() - began < self.plan.get("catch_up_seconds", 60):
+            if all(step.acked + step.errors >= step.sent for step in self.steps.values()):
+                break
+            await asyncio.sleep(0.25)
+        unanswered = sum(step.sent - step.acked - step.errors for step in self.steps.values())
+        _emit(event="caught_up", seconds=time.monotonic() - began, unanswered=unanswered)
+
+    def _totals(self) -> dict:
+        return {
+            "event": "done",
+            "expected": sum(step.expected for step in self.steps.values()),
+            "delivered": sum(step.delivered for step in self.steps.values()),
+            "acked": sum(step.acked for step in self.steps.values()),
+            "sent": sum(step.sent for step in self.steps.values()),
+            "other_frames": self.other_frames,
+            "stray": self.stray,
+        }
+
     async def main(self) -> None:
         plan = self.plan
+        if plan.get("storm"):
+            await self.storm_main()
+            return
         rng = random.Random(plan.get("seed", 1))
         opened = await self.open_all()
         _emit(event="connected", sockets=len(self.chat_sockets) + len(self.echo_sockets), seconds=opened)
         readers = [asyncio.create_task(self.read_chat(socket)) for socket in self.chat_sockets]
-        self.last_frame_at = time.monotonic()
-        # Every connect tells the whole organization that someone came online: N^2 presence frames.
-        settle_began = time.monotonic()
-        while time.monotonic() - self.last_frame_at < 1.0 and time.monotonic() - settle_began < 120:
-            await asyncio.sleep(0.25)
-        _emit(event="settled", seconds=time.monotonic() - settle_began, frames=self.other_frames)
+        await self.settle()
         # Warm-up, not reported as a step: the first message of a process loads templates and the URLconf.
         warm = await self.chat_step(WARM_UP_STEP, len(self.members), 1.0, rng)
         _emit(
@@ -306,35 +422,13 @@ class Run:
             seconds=warm["window_s"] + warm["drain_s"],
         )
         _emit(**await self.echo(plan["echo_seconds"], "before"))
-        for index, rate in enumerate(plan["rates"]):
-            _emit(event="step_start", step=index, rate=rate)
-            result = await self.chat_step(index, rate, plan["seconds"], rng)
-            _emit(**result)
-            if result["missing"] > 0.5 * result["expected"]:
-                # Far past saturation: faster steps would only pile more onto the backlog.
-                _emit(event="stopped", step=index, rate=rate, skipped=plan["rates"][index + 1 :])
-                break
-            await asyncio.sleep(0.5)
+        await self.run_steps(rng)
         # Every send answered (acknowledged or refused) before the echo and the persistence check.
-        catch_up_began = time.monotonic()
-        while time.monotonic() - catch_up_began < plan.get("catch_up_seconds", 60):
-            if all(step.acked + step.errors >= step.sent for step in self.steps.values()):
-                break
-            await asyncio.sleep(0.25)
-        unanswered = sum(step.sent - step.acked - step.errors for step in self.steps.values())
-        _emit(event="caught_up", seconds=time.monotonic() - catch_up_began, unanswered=unanswered)
+        await self.catch_up()
         while time.monotonic() - self.last_frame_at < 1.0:
             await asyncio.sleep(0.25)
         _emit(**await self.echo(plan["echo_seconds"], "after"))
-        _emit(
-            event="done",
-            expected=sum(step.expected for step in self.steps.values()),
-            delivered=sum(step.delivered for step in self.steps.values()),
-            acked=sum(step.acked for step in self.steps.values()),
-            sent=sum(step.sent for step in self.steps.values()),
-            other_frames=self.other_frames,
-            stray=self.stray,
-        )
+        _emit(**self._totals())
         for socket in [*self.chat_sockets, *self.echo_sockets]:
             await socket.close()
         for reader in readers:
