@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.models import User
 from chat import presence, selectors, services
 from chat.models import Conversation, Message
 from nexus.errors import error_text
@@ -40,6 +41,7 @@ from nexus.realtime import organization_group, user_group
 logger = logging.getLogger(__name__)
 
 TYPING_EVERY_SECONDS = 2.0
+PRESENCE_QUERY_LIMIT = 500
 # Close codes in the 4000-4999 range are the application's own.
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -116,20 +118,29 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.conversations = set(await database_sync_to_async(selectors.conversation_ids_of)(user_id=user.pk))
         self.groups_joined = [user_group(user.pk), organization_group(user.organization_id)]
         self.groups_joined += [services.conversation_group(pk) for pk in self.conversations]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self._join_groups(self.groups_joined)
         await self.accept()
         await self.send_json({"type": "hello", "user": user.pk, "organization": user.organization_id})
         for html in await database_sync_to_async(_banners)(user):
             await self.send(text_data=html)
-        if await database_sync_to_async(presence.connected)(user.pk):
-            await self._broadcast_presence(online=True)
+        # Whether this tab is in the person's count of tabs: not while Redis is down (its first ping
+        # after Redis returns counts it in), so that its disconnect never counts out another tab.
+        self.counted = False
+        await self._count_in(presence.connected)
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if hasattr(self, "user") and await database_sync_to_async(presence.disconnected)(self.user.pk):
-            await self._broadcast_presence(online=False)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:  # The layer's server is gone; so is the subscription.
+                logger.warning("Could not leave %s", group, exc_info=True)
+        if getattr(self, "counted", False):
+            try:
+                went_away = await database_sync_to_async(presence.disconnected)(self.user.pk)
+            except presence.CacheUnavailable:
+                went_away = False  # Nobody can know; the "seen" mark runs out on its own.
+            if went_away:
+                await self._broadcast_presence()
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self._take_token():
@@ -180,8 +191,20 @@ class HubConsumer(AsyncWebsocketConsumer):
     # Frames from the browser
 
     async def client_ping(self, frame):
-        await database_sync_to_async(presence.heartbeat)(self.user.pk)
+        await self._count_in(presence.heartbeat if self.counted else presence.connected)
         await self.send_json({"type": "pong", "id": frame.get("id")})
+
+    async def client_presence_query(self, frame):
+        """{"type": "presence.query", "users": [ids]}: a "presence" frame for those of the organization's people.
+
+        Pages whose presence is unknown (Redis was down) ask with each ping until they know.
+        """
+        users = frame.get("users")
+        if not isinstance(users, list) or len(users) > PRESENCE_QUERY_LIMIT:
+            raise FrameError(f"'users' must be a list of at most {PRESENCE_QUERY_LIMIT} ids.")
+        if any(isinstance(pk, bool) or not isinstance(pk, int) for pk in users):
+            raise FrameError("'users' must be a list of ids.")
+        await self.send_json(await database_sync_to_async(_presence_of)(self.user, users))
 
     async def client_chat_send(self, frame):
         """{"type": "chat.send", "conversation": id, "content": text, "parent": id?, "client_id": any?}"""
@@ -260,7 +283,8 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["text"])
 
     async def chat_presence(self, event):
-        if event["user"] != self.user.pk:
+        """Presence of the people whose state changed (see chat.presence); "user" when it is one person."""
+        if event.get("user") != self.user.pk:
             await self.send(text_data=event["text"])
 
     async def chat_membership(self, event):
@@ -278,15 +302,32 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     # Helpers
 
-    async def _broadcast_presence(self, *, online: bool):
-        await self.channel_layer.group_send(
-            organization_group(self.user.organization_id),
-            {
-                "type": "chat.presence",
-                "user": self.user.pk,
-                "text": json.dumps({"type": "presence", "user": self.user.pk, "online": online}),
-            },
-        )
+    async def _broadcast_presence(self):
+        """Tell the organization this person came or went: coalesced with other changes (see chat.presence)."""
+        presence.announce(organization_id=self.user.organization_id, user_id=self.user.pk)
+
+    async def _join_groups(self, groups: list[str]) -> None:
+        """Join the groups; a layer that fails leaves a socket that still sends and reads through the database."""
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("Could not join the socket's groups; it works without live events", exc_info=True)
+
+    async def _count_in(self, count) -> None:
+        """Run presence.connected or presence.heartbeat for this tab and announce a change it makes.
+
+        With Redis unreachable the tab hears that presence is unknown and counts in at a later ping.
+        """
+        try:
+            changed = await database_sync_to_async(count)(self.user.pk)
+        except presence.CacheUnavailable:
+            self.counted = False
+            await self.send_json({"type": "presence", "unknown": True})
+            return
+        self.counted = True
+        if changed:
+            await self._broadcast_presence()
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         """Send a frame; one to a browser that has just gone is dropped (its disconnect is on its way)."""
@@ -304,6 +345,12 @@ class HubConsumer(AsyncWebsocketConsumer):
 
 
 # Database work, run in a thread by database_sync_to_async.
+
+
+def _presence_of(user, user_ids: list[int]) -> dict:
+    """The "presence" frame of those of `user_ids` who are in the person's organization."""
+    people = User.objects.filter(organization_id=user.organization_id, pk__in=set(user_ids))
+    return presence.frame(people.values_list("pk", flat=True))
 
 
 class _SendBatcher:

@@ -69,11 +69,17 @@ def _page_context(request, current: Conversation | None = None) -> dict:
         "current": current,
         "channels_to_join": selectors.channels_to_join(user=request.user)[:50],
         "people": people,
-        "online": presence.online_ids([person.pk for person in people] + [request.user.pk]),
+        **_presence_context([person.pk for person in people] + [request.user.pk]),
         "total_unread": selectors.total_of({item.conversation.pk: (item.unread, item.muted) for item in items}),
         "group_form": GroupForm(organization=request.organization),
         "channel_form": ChannelForm(),
     }
+
+
+def _presence_context(user_ids: list[int]) -> dict:
+    """Who of them is online; with Redis unreachable nobody is shown online or away, but "unknown"."""
+    online = presence.online_ids(user_ids)
+    return {"online": online or set(), "presence_unknown": online is None}
 
 
 @login_required

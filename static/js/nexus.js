@@ -332,12 +332,40 @@
     if (box && event.detail.conversation === roomId && event.detail.sender !== me) box.textContent = "";
   });
 
-  document.addEventListener("nexus:presence", function (event) {
-    document.querySelectorAll('[data-presence-user="' + event.detail.user + '"]').forEach(function (dot) {
-      dot.classList.toggle("online", !!event.detail.online);
-      dot.title = event.detail.online ? "Online" : "Away";
+  // Presence arrives coalesced: {"type": "presence", "online": [ids], "away": [ids]} every second or two
+  // for the people whose state changed, or {"type": "presence", "unknown": true} while the server cannot
+  // know (Redis is down). A page whose dots are unknown asks again with each ping until it knows.
+  function setPresence(id, state) {
+    document.querySelectorAll('[data-presence-user="' + id + '"]').forEach(function (dot) {
+      dot.classList.toggle("online", state === "online");
+      dot.classList.toggle("unknown", state === "unknown");
+      dot.title = state === "online" ? "Online" : state === "away" ? "Away" : "Presence unknown";
     });
+  }
+  document.addEventListener("nexus:presence", function (event) {
+    var frame = event.detail;
+    if (frame.unknown) {
+      document.querySelectorAll("[data-presence-user]").forEach(function (dot) {
+        setPresence(dot.getAttribute("data-presence-user"), "unknown");
+      });
+      return;
+    }
+    if (typeof frame.user === "number") { // The one-person frame of an older server during a deploy.
+      setPresence(frame.user, frame.online ? "online" : "away");
+      return;
+    }
+    (frame.online || []).forEach(function (id) { setPresence(id, "online"); });
+    (frame.away || []).forEach(function (id) { setPresence(id, "away"); });
   });
+  function askForUnknownPresence() {
+    var ids = {};
+    document.querySelectorAll("[data-presence-user].unknown").forEach(function (dot) {
+      ids[dot.getAttribute("data-presence-user")] = true;
+    });
+    var users = Object.keys(ids).slice(0, 500).map(Number);
+    if (users.length) send({ type: "presence.query", users: users });
+  }
+  setInterval(askForUnknownPresence, 25000);
 
   document.addEventListener("nexus:chat.joined", function (event) {
     counts[String(event.detail.conversation)] = counts[String(event.detail.conversation)] || 0;
