@@ -1,6 +1,6 @@
 """Limits daphne enforces before the application sees a byte, whichever way daphne is started.
 
-Daphne (twisted and autobahn underneath) leaves two doors open that no Django
+Daphne (twisted and autobahn underneath) leaves doors open that no Django
 code can close, because the request never reaches Django:
 
 - A request line longer than twisted's line limit (16 KiB), such as a 60 KB
@@ -13,8 +13,11 @@ code can close, because the request never reaches Django:
   Nexus's own (`WS_MAX_FRAME_BYTES`, checked from the frame's header, before
   its payload is read) and an oversized frame is answered with the close code
   1009 ("message too big"), the same answer the consumer gives at any size.
+- A WebSocket handshake not accepted within 5 s (daphne's command-line
+  default) is cut off. Here it gets `WS_CONNECT_TIMEOUT` (60 s), so a storm of
+  reconnects drains instead of repeating work that was thrown away.
 
-Daphne offers no hook for either, so `install()` swaps the two factory classes
+Daphne offers no hook for these, so `install()` swaps the two factory classes
 that `daphne.server.Server.run` builds for subclasses that add them.
 `nexus.asgi` calls it: every way of starting daphne (its command line, the
 `runserver` command, the test servers) imports the application before the
@@ -84,7 +87,8 @@ class LimitedHTTPFactory(HTTPFactory):
 
 
 class LimitedWebSocketFactory(WebSocketFactory):
-    """Daphne's WebSocket factory with Nexus's frame limit and a close frame (1009) for frames over it."""
+    """Daphne's WebSocket factory with Nexus's frame limit, a close frame (1009) for frames over it, and
+    time enough for a handshake in a storm of reconnects."""
 
     def setProtocolOptions(self, **options):
         cap = settings.WS_MAX_FRAME_BYTES
@@ -92,6 +96,15 @@ class LimitedWebSocketFactory(WebSocketFactory):
             given = options.get(name) or 0
             options[name] = min(given, cap) if given > 0 else cap
         options["failByDrop"] = False
+        # Daphne's command line gives a handshake 5 s. When every tab of a plant reconnects at once (a
+        # deploy, a network blip) the handshakes queue for the database thread; each one cut off at 5 s
+        # was work done for nothing, and its retry queued again, so past about 1,400 sockets nobody got
+        # through. A browser waits far longer than 5 s for a handshake; so does the server now.
+        patience = settings.WS_CONNECT_TIMEOUT
+        options["openHandshakeTimeout"] = max(options.get("openHandshakeTimeout") or 0, patience)
+        server = self.server_class
+        if 0 <= server.websocket_connect_timeout < patience:
+            server.websocket_connect_timeout = patience
         super().setProtocolOptions(**options)
 
 

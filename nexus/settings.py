@@ -304,6 +304,8 @@ WS_FRAME_BURST = env_int("NEXUS_WS_FRAME_BURST", 40)
 WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)
 # The largest WebSocket frame accepted; daphne refuses a larger one from its header, before reading it (close 1009).
 WS_MAX_FRAME_BYTES = env_int("NEXUS_WS_MAX_FRAME_BYTES", 64 * 1024)
+# Seconds a WebSocket handshake may wait for the server to accept it (daphne's own default is 5).
+WS_CONNECT_TIMEOUT = env_int("NEXUS_WS_CONNECT_TIMEOUT", 60)
 
 # Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

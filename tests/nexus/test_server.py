@@ -75,3 +75,30 @@ def test_it_closes_a_socket_with_1009_for_an_oversized_frame_at_any_size(asgi_li
     url = asgi_live_server.replace("http://", "ws://") + "/ws/"
     frame = json.dumps({"type": "ping", "pad": "x" * size})
     assert asyncio.run(_send_and_wait_for_close(url, cookie, frame)) == CLOSE_TOO_LARGE
+
+
+def test_it_gives_a_handshake_time_enough_for_a_storm_of_reconnects(settings):
+    from types import SimpleNamespace
+
+    from nexus.server import LimitedWebSocketFactory
+
+    settings.WS_CONNECT_TIMEOUT = 60
+    # As daphne's command line configures it: 5 s for the application to accept, 5 s for autobahn's handshake.
+    server = SimpleNamespace(websocket_connect_timeout=5)
+    factory = LimitedWebSocketFactory(server, server="daphne")
+    factory.setProtocolOptions(openHandshakeTimeout=5, maxMessagePayloadSize=1024 * 1024, maxFramePayloadSize=0)
+    assert server.websocket_connect_timeout == 60
+    assert factory.openHandshakeTimeout == 60
+    assert factory.maxMessagePayloadSize == factory.maxFramePayloadSize == settings.WS_MAX_FRAME_BYTES
+    assert factory.failByDrop is False
+
+
+def test_it_keeps_a_longer_or_unlimited_handshake_time_given_on_the_command_line(settings):
+    from types import SimpleNamespace
+
+    from nexus.server import LimitedWebSocketFactory
+
+    for given in (-1, 300):
+        server = SimpleNamespace(websocket_connect_timeout=given)
+        LimitedWebSocketFactory(server, server="daphne").setProtocolOptions(openHandshakeTimeout=5)
+        assert server.websocket_connect_timeout == given
