@@ -13,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -239,6 +240,10 @@ def invite_user(*, inviter: User, email: str, role: str) -> tuple[Invitation, st
     """Create an invitation and e-mail its link; returns it and the one-time raw token."""
     require(inviter, Action.INVITE_USERS)
     email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid e-mail address."}) from None
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
     if User.objects.filter(email__iexact=email).exists():

@@ -14,7 +14,6 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from pydantic import field_validator
 
 from accounts.api import Error, PersonRef
 from accounts.models import User
@@ -123,27 +122,22 @@ class ActivityIn(Schema):
 
 
 class ActivityPatch(Schema):
-    """Only the fields sent are changed; `assigned_to: null` puts the activity back in the pool."""
+    """Only the fields sent are changed; `assigned_to: null` puts the activity back in the pool.
 
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=ACTIVITY_DESCRIPTION_MAX_LENGTH)
-    type: ActivityType | None = None
-    status: Status | None = None
-    priority: Priority | None = None
-    start_time: StorableDateTime | None = Field(None, description=TIME_NOTE)
-    end_time: StorableDateTime | None = Field(None, description=TIME_NOTE)
+    Only `assigned_to` may be null (the schema says so): leave a field out to keep its value.
+    """
+
+    title: str = Field(None, max_length=200)
+    description: str = Field(None, max_length=ACTIVITY_DESCRIPTION_MAX_LENGTH)
+    type: ActivityType = None
+    status: Status = None
+    priority: Priority = None
+    start_time: StorableDateTime = Field(None, description=TIME_NOTE)
+    end_time: StorableDateTime = Field(None, description=TIME_NOTE)
     assigned_to: int | None = Field(None, description="A member's id, or null for nobody.")
-    tags: list[int] | None = Field(None, description="The complete new set of tag ids.")
-    projects: list[int] | None = Field(None, description="The complete new set of project ids.")
+    tags: list[int] = Field(None, description="The complete new set of tag ids.")
+    projects: list[int] = Field(None, description="The complete new set of project ids.")
     note: str = Field("", max_length=NOTE_MAX_LENGTH, description="Why: kept in the activity's thread and history.")
-
-    @field_validator("title", "description", "type", "status", "priority", "start_time", "end_time", "tags", "projects")
-    @classmethod
-    def _not_null(cls, value):
-        # Only `assigned_to` means something when null; leave a field out to keep it.
-        if value is None:
-            raise ValueError("may not be null; leave the field out to keep its value")
-        return value
 
 
 class StatusIn(Schema):
@@ -191,21 +185,14 @@ class TagIn(Schema):
 
 
 class TagPatch(Schema):
-    name: str | None = Field(None, max_length=50)
-    description: str | None = Field(None, max_length=TAG_DESCRIPTION_MAX_LENGTH)
-    color: str | None = Field(None, max_length=7)
-    category: str | None = Field(None, max_length=50)
-
-    @field_validator("name", "description", "color", "category")
-    @classmethod
-    def _not_null(cls, value):
-        if value is None:
-            raise ValueError("may not be null; leave the field out to keep its value")
-        return value
+    name: str = Field(None, max_length=50)
+    description: str = Field(None, max_length=TAG_DESCRIPTION_MAX_LENGTH)
+    color: str = Field(None, max_length=7)
+    category: str = Field(None, max_length=50)
 
 
 class FilterError(Error):
-    errors: dict[str, str] = Field(description="Each bad parameter and what is wrong with it.")
+    errors: dict[str, str] = Field({}, description="Each bad parameter and what is wrong with it.")
 
 
 class ClaimConflict(Error):

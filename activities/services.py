@@ -32,6 +32,7 @@ from activities.models import (
 from nexus.notify import notify
 from nexus.permissions import Action, can, require
 from nexus.realtime import organization_group, send_event_now
+from nexus.storable import check_storable
 from nexus.text import clean_text
 
 Kind = ActivityComment.Kind
@@ -206,6 +207,8 @@ def create_activity(
 
 
 def _validate(activity: Activity) -> None:
+    # Times the database can store (in UTC) before any comparison or constraint check uses them.
+    check_storable(activity)
     if not activity.title:
         raise ValidationError({"title": "An activity needs a title."})
     _check_choice(activity.type, ActivityType, "type")

@@ -6,21 +6,26 @@ session (browser, with CSRF) or a personal API token (Bearer); handlers ask
 `nexus.permissions` and scope reads to `request.organization`.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from http.client import responses
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ConfigError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
+from ninja.schema import NinjaGenerateJsonSchema
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 import nexus
-from accounts.api import ApiTokenAuth
+from accounts.api import ApiTokenAuth, Error
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from chat.api import router as chat_router
 from machines.api import IntegrationTokenAuth
 from machines.api import router as machines_router
 from nexus.errors import error_text
+from nexus.input_guard import too_big_reason
 from nexus.notifications_api import router as notifications_router
 from projects.api import router as projects_router
 from updates.api import router as updates_router
@@ -40,7 +45,71 @@ class SessionAuth(NinjaSessionAuth):
         return super().__call__(request)
 
 
-api = NinjaAPI(
+class InvalidInput(Schema):
+    detail: str = Field(description='"Invalid input."')
+    errors: list[dict] = Field(description="Each problem: where (`loc`), what (`msg`) and its `type`.")
+
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_statuses(operation) -> dict[int, type[Schema]]:
+    """The errors any operation may answer besides its own, whatever its handler does.
+
+    400: the input guard refuses null characters anywhere, and services refuse what
+    they cannot accept; 401 and 403: authentication, CSRF and roles; 404: an id in
+    the path of another organization or none; 413: a body over the size limit;
+    422: parameters or a body the schema refuses.
+    """
+    statuses = {400: Error, 422: InvalidInput}
+    if operation.auth_callbacks:
+        statuses |= {401: Error, 403: Error}
+    if "{" in operation.path:
+        statuses[404] = Error
+    if set(operation.methods) & BODY_METHODS:
+        statuses[413] = Error
+    return statuses
+
+
+class NexusOpenAPISchema(OpenAPISchema):
+    """Ninja's schema, with every error an operation can answer documented, and one name per schema.
+
+    Ninja builds each operation's schemas apart and merges them by name, so two
+    different enums or schemas of one name (activities' and machines' `Status`)
+    silently became one, and responses broke their own schema. A clash is a
+    ConfigError here, so the schema tests catch it.
+    """
+
+    def add_schema_definitions(self, definitions: dict) -> None:
+        for name, definition in definitions.items():
+            if name in self.schemas and self.schemas[name] != definition:
+                raise ConfigError(f"Two different schemas are named {name!r} in the API; rename one.")
+        super().add_schema_definitions(definitions)
+
+    def responses(self, operation) -> dict:
+        result = super().responses(operation)
+        for status, model in error_statuses(operation).items():
+            if status in result:
+                continue
+            schema = model.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema)
+            self.add_schema_definitions({model.__name__: schema})
+            result[status] = {
+                "description": responses.get(status, "Error"),
+                "content": {
+                    self.api.renderer.media_type: {"schema": {"$ref": REF_TEMPLATE.format(model=model.__name__)}}
+                },
+            }
+        return result
+
+
+class NexusAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return NexusOpenAPISchema(self, path_prefix)
+
+
+api = NexusAPI(
     title="Nexus API",
     version="1",
     description=(
@@ -76,6 +145,12 @@ def unauthenticated(request, exc):
     return api.create_response(
         request, {"detail": "Authentication required: send a valid API token or log in."}, status=401
     )
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    # nexus.input_guard answers first; this is for a body read past it.
+    return api.create_response(request, {"detail": too_big_reason()}, status=413)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
-from pydantic import field_validator
 
 from accounts.models import User
 from activities.models import Activity
@@ -75,21 +74,14 @@ class ProjectIn(Schema):
 class ProjectPatch(Schema):
     """Only the fields sent change; lists replace the current team or activities."""
 
-    name: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
-    status: ProjectStatus | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    manager_id: int | None = None
-    team_member_ids: list[int] | None = Field(None, description="The complete new team.")
-    activity_ids: list[int] | None = Field(None, description="The complete new set of activities.")
-
-    @field_validator("*")
-    @classmethod
-    def _not_null(cls, value):
-        if value is None:
-            raise ValueError("may not be null; leave the field out to keep its value")
-        return value
+    name: str = Field(None, max_length=200)
+    description: str = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
+    status: ProjectStatus = None
+    start_date: date = None
+    end_date: date = None
+    manager_id: int = None
+    team_member_ids: list[int] = Field(None, description="The complete new team.")
+    activity_ids: list[int] = Field(None, description="The complete new set of activities.")
 
 
 class Error(Schema):

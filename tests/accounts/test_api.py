@@ -258,7 +258,14 @@ def test_it_answers_400_for_an_invitation_to_an_existing_address(client, token_f
     assert not Invitation.objects.exists()
 
 
-@pytest.mark.parametrize("payload", [{"email": "not-an-address"}, {"email": "a@b.c", "role": "boss"}, {}])
+def test_it_answers_400_for_an_address_that_is_not_one(client, token_for, alice):
+    response = _post(client, f"{API}/invitations", {"email": "not-an-address"}, headers=_bearer(token_for(alice)))
+    assert response.status_code == 400
+    assert response.json()["detail"] == "email: Enter a valid e-mail address."
+    assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("payload", [{"email": "a@b.c", "role": "boss"}, {}])
 def test_it_answers_422_for_a_bad_invitation(client, token_for, alice, payload):
     response = _post(client, f"{API}/invitations", payload, headers=_bearer(token_for(alice)))
     assert response.status_code == 422
