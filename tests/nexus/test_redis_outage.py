@@ -12,6 +12,7 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from django.urls import reverse
 
 from chat import presence
 from chat import services as chat_services
@@ -19,6 +20,7 @@ from chat.models import Message
 from nexus import degraded
 from nexus.realtime import send_event_now, user_group
 from tests.chat.test_consumer import _connect
+from tests.conftest import PASSWORD
 
 API = "/api/v1"
 
@@ -144,6 +146,23 @@ def test_it_logs_an_outage_once_and_its_end_once(own_redis, caplog):
     messages = [record.getMessage() for record in caplog.records if record.name == "nexus.degraded"]
     assert len([text for text in messages if text.startswith("cache degraded")]) == 1
     assert len([text for text in messages if text.startswith("cache recovered")]) == 1
+
+
+@pytest.mark.django_db
+def test_it_logs_people_in_while_redis_is_down_and_still_limits_logins(own_redis, client, maria, settings):
+    """Sessions are in the database; allauth's rate limits count in this process meanwhile."""
+    settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip"}
+    own_redis.stop()
+
+    response = client.post(reverse("account_login"), {"login": "maria", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/chat/?list=1").status_code == 200
+
+    client.post(reverse("account_logout"))
+    statuses = [
+        client.post(reverse("account_login"), {"login": "maria", "password": "wrong"}).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]  # The fourth login of the minute, counting the one above.
 
 
 @pytest.mark.django_db
