@@ -75,6 +75,10 @@ def check_channel_layer() -> str:
 def check_celery() -> str:
     if not settings.NEXUS_HEALTH_CELERY:
         return "embedded (tasks run in the web process)"
+    if settings.CELERY_BROKER_URL == settings.REDIS_URL and degraded.is_degraded("cache"):
+        # kombu retries a down broker for about 6 s before it gives up; the cache check has just found
+        # that Redis is down, and a health check must answer before the load balancer's timeout.
+        raise RuntimeError("the broker (Redis) is unreachable")
     replies = nexus.celery_app.control.ping(timeout=CHECK_TIMEOUT)
     if not replies:
         raise RuntimeError("no celery worker answered a ping")

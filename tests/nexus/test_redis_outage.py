@@ -130,6 +130,19 @@ def test_it_says_in_health_that_redis_is_down_without_failing_and_recovers(own_r
 
 
 @pytest.mark.django_db
+def test_it_does_not_wait_for_celery_to_find_its_broker_down_too(own_redis, client, settings):
+    settings.NEXUS_HEALTH_CELERY = True
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = own_redis.url
+    own_redis.stop()
+
+    started = time.monotonic()
+    body = client.get("/health/").json()
+
+    assert time.monotonic() - started < 3
+    assert "celery" in body["failing"] and "broker" in body["checks"]["celery"]["error"]
+
+
+@pytest.mark.django_db
 def test_it_logs_an_outage_once_and_its_end_once(own_redis, caplog):
     caplog.set_level(logging.WARNING, logger="nexus.degraded")
     own_redis.stop()
