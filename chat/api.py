@@ -480,7 +480,8 @@ def send_file(
     conversation_id: int,
     file: File[UploadedFile],
     content: Form[str] = "",
-    parent: Form[int | None] = None,
+    # A form cannot say null: leave `parent` out for a message of its own.
+    parent: Form[int] = None,
 ):
     conversation = _get_conversation_for_user(request, conversation_id)
     parent_message = _resolve_parent(conversation, parent)

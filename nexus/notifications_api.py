@@ -13,6 +13,7 @@ from ninja import Field, Query, Router, Schema
 from notifications.models import Notification
 
 from nexus import notify
+from nexus.schemas import Id
 
 router = Router(tags=["notifications"])
 
@@ -88,7 +89,7 @@ class NotificationPage(Schema):
 
 
 class NotificationsReadIn(Schema):
-    ids: list[int] = Field(description="The caller's notification ids; others are ignored.")
+    ids: list[Id] = Field(description="The caller's notification ids; others are ignored.")
 
 
 class NotificationsUnreadOut(Schema):

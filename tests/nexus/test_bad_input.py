@@ -300,3 +300,11 @@ def test_it_states_every_text_limit_in_the_openapi_schema(api):
     assert schema["TagIn"]["properties"]["description"]["maxLength"] == 1000
     assert schema["ActivityIn"]["properties"]["description"]["maxLength"] == 10_000
     assert schema["ProjectIn"]["properties"]["description"]["maxLength"] == 10_000
+
+
+def test_it_finds_a_null_character_anywhere_in_a_decoded_frame():
+    from nexus.text import contains_nul
+
+    assert contains_nul({"type": "chat.send", "content": "a\x00b"})
+    assert contains_nul({"type": "x", "data": [{"k\x00": 1}]})
+    assert not contains_nul({"type": "ping", "id": 1, "content": "C:\\u0000", "tags": [1, 2.5, None, True]})
