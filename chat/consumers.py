@@ -115,18 +115,21 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.tokens, self.refilled = float(settings.WS_FRAME_BURST), time.monotonic()
         self.typing_sent: dict[int, float] = {}
-        self.conversations = set(await database_sync_to_async(selectors.conversation_ids_of)(user_id=user.pk))
+        # Whether this tab is in the person's count of tabs: not while Redis is down (its first ping
+        # after Redis returns counts it in), so that its disconnect never counts out another tab.
+        self.counted = False
+        # One trip to the database thread for everything a new socket needs: in a storm of reconnects
+        # every socket of the process queues for that one thread.
+        conversations, banners, came_online = await database_sync_to_async(_arrival)(user)
+        self.conversations = set(conversations)
         self.groups_joined = [user_group(user.pk), organization_group(user.organization_id)]
         self.groups_joined += [services.conversation_group(pk) for pk in self.conversations]
         await self._join_groups(self.groups_joined)
         await self.accept()
         await self.send_json({"type": "hello", "user": user.pk, "organization": user.organization_id})
-        for html in await database_sync_to_async(_banners)(user):
+        for html in banners:
             await self.send(text_data=html)
-        # Whether this tab is in the person's count of tabs: not while Redis is down (its first ping
-        # after Redis returns counts it in), so that its disconnect never counts out another tab.
-        self.counted = False
-        await self._count_in(presence.connected)
+        await self._counted_in(came_online)
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
@@ -315,13 +318,13 @@ class HubConsumer(AsyncWebsocketConsumer):
             logger.warning("Could not join the socket's groups; it works without live events", exc_info=True)
 
     async def _count_in(self, count) -> None:
-        """Run presence.connected or presence.heartbeat for this tab and announce a change it makes.
+        """Run presence.connected or presence.heartbeat for this tab and announce a change it makes."""
+        await self._counted_in(await database_sync_to_async(_presence_change)(count, self.user.pk))
 
-        With Redis unreachable the tab hears that presence is unknown and counts in at a later ping.
-        """
-        try:
-            changed = await database_sync_to_async(count)(self.user.pk)
-        except presence.CacheUnavailable:
+    async def _counted_in(self, changed: bool | None) -> None:
+        """After presence.connected or presence.heartbeat: announce a change (True); None means Redis was
+        unreachable, so the tab hears that presence is unknown and counts in at a later ping."""
+        if changed is None:
             self.counted = False
             await self.send_json({"type": "presence", "unknown": True})
             return
@@ -345,6 +348,23 @@ class HubConsumer(AsyncWebsocketConsumer):
 
 
 # Database work, run in a thread by database_sync_to_async.
+
+
+def _presence_change(count, user_id: int) -> bool | None:
+    """`count(user_id)` (presence.connected or presence.heartbeat), or None while Redis is unreachable."""
+    try:
+        return count(user_id)
+    except presence.CacheUnavailable:
+        return None
+
+
+def _arrival(user) -> tuple[list[int], list[str], bool | None]:
+    """A new socket's conversations, banners, and whether it brought its person online (see _presence_change)."""
+    return (
+        list(selectors.conversation_ids_of(user_id=user.pk)),
+        _banners(user),
+        _presence_change(presence.connected, user.pk),
+    )
 
 
 def _presence_of(user, user_ids: list[int]) -> dict:
