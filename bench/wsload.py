@@ -43,6 +43,8 @@ CONNECT_CONCURRENCY = 20
 WARM_UP_STEP = 999
 AFTER_STORM = 100  # step numbers after the reconnect storm start here
 STORM_LIMIT_SECONDS = 300
+# Presence changes go out coalesced every 1.5 s (chat.presence.FLUSH_SECONDS): quiet means longer than that.
+QUIET_SECONDS = 2.5
 
 
 def _emit(**record) -> None:
@@ -336,10 +338,10 @@ class Run:
         }
 
     async def settle(self) -> None:
-        """Wait until the chat sockets have been quiet for a second (presence frames of the connects)."""
+        """Wait until the chat sockets have been quiet for QUIET_SECONDS (the presence frames of the connects)."""
         self.last_frame_at = time.monotonic()
         began, frames = time.monotonic(), self.other_frames
-        while time.monotonic() - self.last_frame_at < 1.0 and time.monotonic() - began < 120:
+        while time.monotonic() - self.last_frame_at < QUIET_SECONDS and time.monotonic() - began < 120:
             await asyncio.sleep(0.25)
         _emit(event="settled", seconds=time.monotonic() - began, frames=self.other_frames - frames)
 
