@@ -32,7 +32,7 @@ from activities.models import (
 )
 from nexus.errors import error_text
 from nexus.permissions import Action, require
-from nexus.schemas import StorableDateTime
+from nexus.schemas import Id, StorableDateTime
 from nexus.tenancy import scoped
 
 router = Router(tags=["activities"])
@@ -116,9 +116,9 @@ class ActivityIn(Schema):
     priority: Priority = Priority.MEDIUM
     start_time: StorableDateTime = Field(description=TIME_NOTE)
     end_time: StorableDateTime = Field(description=TIME_NOTE)
-    assigned_to: int | None = Field(None, description="A member's id; leave it out to put the activity in the pool.")
-    tags: list[int] = Field([], description="Tag ids of the caller's organization.")
-    projects: list[int] = Field([], description="Project ids of the caller's organization.")
+    assigned_to: Id | None = Field(None, description="A member's id; leave it out to put the activity in the pool.")
+    tags: list[Id] = Field([], description="Tag ids of the caller's organization.")
+    projects: list[Id] = Field([], description="Project ids of the caller's organization.")
 
 
 class ActivityPatch(Schema):
@@ -134,9 +134,9 @@ class ActivityPatch(Schema):
     priority: Priority = None
     start_time: StorableDateTime = Field(None, description=TIME_NOTE)
     end_time: StorableDateTime = Field(None, description=TIME_NOTE)
-    assigned_to: int | None = Field(None, description="A member's id, or null for nobody.")
-    tags: list[int] = Field(None, description="The complete new set of tag ids.")
-    projects: list[int] = Field(None, description="The complete new set of project ids.")
+    assigned_to: Id | None = Field(None, description="A member's id, or null for nobody.")
+    tags: list[Id] = Field(None, description="The complete new set of tag ids.")
+    projects: list[Id] = Field(None, description="The complete new set of project ids.")
     note: str = Field("", max_length=NOTE_MAX_LENGTH, description="Why: kept in the activity's thread and history.")
 
 
@@ -151,7 +151,7 @@ class PriorityIn(Schema):
 
 
 class AssignIn(Schema):
-    assigned_to: int | None = Field(description="A member's id, or null to put the activity back in the pool.")
+    assigned_to: Id | None = Field(description="A member's id, or null to put the activity back in the pool.")
     note: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 

@@ -25,6 +25,7 @@ from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
 from nexus.errors import error_text
 from nexus.files import protected_file_response
+from nexus.schemas import Id
 from nexus.tenancy import get_for_org_or_404, scoped
 
 router = Router(tags=["chat"])
@@ -103,7 +104,7 @@ class ConversationIn(Schema):
         description="Groups and channels; a direct conversation is named after the other person.",
     )
     topic: str = Field("", max_length=Conversation._meta.get_field("topic").max_length, description="Channels only.")
-    member_ids: list[int] = Field(
+    member_ids: list[Id] = Field(
         [],
         description=(
             "People of the caller's organization. A direct conversation takes exactly one other person; "
@@ -117,7 +118,9 @@ class MuteIn(Schema):
 
 
 class ReadIn(Schema):
-    up_to: int | None = Field(None, description="The newest message id read; the conversation's newest when left out.")
+    up_to: int | None = Field(
+        None, le=2**63 - 1, description="The newest message id read; the conversation's newest when left out."
+    )
 
 
 class UnreadOut(Schema):
@@ -212,7 +215,7 @@ class ThreadOut(Schema):
 
 class MessageIn(Schema):
     content: str = Field(max_length=services.MAX_MESSAGE_LENGTH)
-    parent: int | None = Field(None, description="A message of the conversation to reply to (its thread).")
+    parent: Id | None = Field(None, description="A message of the conversation to reply to (its thread).")
 
 
 class MessagePatch(Schema):

@@ -38,7 +38,7 @@ from machines.models import (
 )
 from nexus.files import protected_file_response
 from nexus.permissions import Action, require
-from nexus.schemas import max_length_of
+from nexus.schemas import Id, max_length_of
 
 router = Router(tags=["machines"])
 
@@ -114,7 +114,7 @@ class MachineOut(Schema):
 
 class MachineIn(Schema):
     name: str = Field(max_length=max_length_of(Machine, "name"))
-    machine_type_id: int = Field(description="A machine type of your organization.")
+    machine_type_id: Id = Field(description="A machine type of your organization.")
     manufacturer: str = Field("", max_length=max_length_of(Machine, "manufacturer"))
     line: str = Field("", max_length=max_length_of(Machine, "line"))
     location: str = Field("", max_length=max_length_of(Machine, "location"))
@@ -133,7 +133,7 @@ class MachineIn(Schema):
 
 class MachinePatch(Schema):
     name: str | None = Field(None, max_length=max_length_of(Machine, "name"))
-    machine_type_id: int | None = None
+    machine_type_id: Id | None = None
     manufacturer: str | None = Field(None, max_length=max_length_of(Machine, "manufacturer"))
     line: str | None = Field(None, max_length=max_length_of(Machine, "line"))
     location: str | None = Field(None, max_length=max_length_of(Machine, "location"))

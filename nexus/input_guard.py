@@ -83,7 +83,7 @@ def _querydict_has_nul(querydict) -> bool:
 def _check_form(request) -> None:
     if _querydict_has_nul(request.POST):
         raise Refused(400, NUL_MESSAGE)
-    if any(contains_nul(upload.name or "") for upload in request.FILES.values()):
+    if any(contains_nul(upload.name or "") for _, uploads in request.FILES.lists() for upload in uploads):
         raise Refused(400, NUL_MESSAGE)
 
 

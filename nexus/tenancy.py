@@ -48,7 +48,7 @@ def get_for_org_or_404(queryset: QuerySet | type[models.Model], organization, **
     queryset = scoped(queryset, organization)
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError):
         # A malformed identifier is as unknown as a missing one.
         raise Http404("No such object.") from None
 

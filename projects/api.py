@@ -18,6 +18,7 @@ from accounts.models import User
 from activities.models import Activity
 from nexus.errors import error_text
 from nexus.permissions import Action, require
+from nexus.schemas import Id
 from nexus.tenancy import scoped
 from projects import selectors, services
 from projects.models import DESCRIPTION_MAX_LENGTH, Project, ProjectStatus
@@ -66,9 +67,9 @@ class ProjectIn(Schema):
     status: ProjectStatus = ProjectStatus.PLANNING
     start_date: date
     end_date: date = Field(description="On or after `start_date`.")
-    manager_id: int | None = Field(None, description="An active member's id; the caller when left out.")
-    team_member_ids: list[int] = Field([], description="Members' ids; they are notified.")
-    activity_ids: list[int] = Field([], description="Activity ids of the caller's organization.")
+    manager_id: Id | None = Field(None, description="An active member's id; the caller when left out.")
+    team_member_ids: list[Id] = Field([], description="Members' ids; they are notified.")
+    activity_ids: list[Id] = Field([], description="Activity ids of the caller's organization.")
 
 
 class ProjectPatch(Schema):
@@ -79,9 +80,9 @@ class ProjectPatch(Schema):
     status: ProjectStatus = None
     start_date: date = None
     end_date: date = None
-    manager_id: int = None
-    team_member_ids: list[int] = Field(None, description="The complete new team.")
-    activity_ids: list[int] = Field(None, description="The complete new set of activities.")
+    manager_id: Id = None
+    team_member_ids: list[Id] = Field(None, description="The complete new team.")
+    activity_ids: list[Id] = Field(None, description="The complete new set of activities.")
 
 
 class Error(Schema):

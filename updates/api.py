@@ -28,7 +28,7 @@ from accounts.models import User
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.permissions import Action, Role, require
-from nexus.schemas import StorableDateTime
+from nexus.schemas import Id, StorableDateTime
 from nexus.tenancy import scoped
 from updates import selectors, services
 from updates.models import (
@@ -246,7 +246,7 @@ class UpdateIn(Schema):
 
 class UpdateCommentIn(Schema):
     content: str = Field(max_length=MAX_COMMENT_LENGTH)
-    parent_id: int | None = Field(None, description="A comment of this update to reply to.")
+    parent_id: Id | None = Field(None, description="A comment of this update to reply to.")
 
 
 class LikeOut(Schema):

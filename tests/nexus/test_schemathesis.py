@@ -32,6 +32,14 @@ config = SchemathesisConfig.from_dict(
                 "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"],
             },
         },
+        "operations": [
+            {
+                # A file part sent without a Content-Type of its own reaches Django as no file at all (422);
+                # the schema cannot say that a part needs one. Every other check still runs here.
+                "include-path": "/api/v1/chat/conversations/{conversation_id}/files",
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            }
+        ],
     }
 )
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"), config=config)
