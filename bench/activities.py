@@ -43,6 +43,22 @@ def ensure_database(url: str) -> None:
             connection.execute(f'create database "{name}"')
 
 
+def setup_django(default_database: str) -> None:
+    """Django with the bench settings on DATABASE_URL (else `default_database`, created when missing), migrated."""
+    database_url = os.environ.get("DATABASE_URL") or default_database
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    ensure_database(database_url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def _populate(count: int) -> tuple[int, str]:
     """Make sure the bench organization has `count` activities; return a user id and session key."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -156,20 +172,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    ensure_database(database_url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(DEFAULT_DATABASE)
     from bench.loadgen import measure
 
-    call_command("migrate", verbosity=0)
     print(f"Preparing {args.activities:,} activities with {TAGS_PER_ACTIVITY} tags each …")
     _user_id, session_key = _populate(args.activities)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.activities import _free_port, _wait_until_up, ensure_database  # noqa: E402 -- after the path is set
+from bench.activities import _free_port, _wait_until_up, setup_django  # noqa: E402 -- after the path is set
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/nexus_bench_burst"
 PATH = "/api/v1/activities?limit=20"
@@ -182,19 +182,9 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=10, help="DATABASE_POOL_SIZE of the pooled run")
     args = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    ensure_database(database_url)
-
-    import django
-
-    django.setup()
+    setup_django(DEFAULT_DATABASE)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     token = _prepare()
     database = settings.DATABASES["default"]["NAME"]
     # Tag the servers' connections so the sampler counts theirs alone.

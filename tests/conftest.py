@@ -70,6 +70,11 @@ def globex(db):
     return services.create_organization(name="Globex", slug="globex-test")
 
 
+def staff_members(organization, count: int) -> list:
+    """`count` staff people of `organization`, named worker0, worker1, …"""
+    return [_member(organization, f"worker{n}", Role.STAFF) for n in range(count)]
+
+
 def _member(organization, username, role):
     return services.create_member(
         organization=organization,

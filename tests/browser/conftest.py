@@ -68,3 +68,25 @@ def logged_in_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def tom(acme):
+    from accounts import services as accounts_services
+
+    return accounts_services.create_member(
+        organization=acme,
+        username="tom",
+        email="tom@example.com",
+        password="x-Pass-123456",
+        role="technician",
+        first_name="Tom",
+    )
+
+
+def open_live(page, url):
+    """Open `url` and wait until its socket is open, so that live changes after this reach the page."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page.locator(".conn-state")).to_have_attribute("data-state", "open")

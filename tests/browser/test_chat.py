@@ -3,28 +3,11 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts import services as accounts_services
 from chat import services
 from chat.models import Message
+from tests.browser.conftest import open_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def tom(acme):
-    return accounts_services.create_member(
-        organization=acme,
-        username="tom",
-        email="tom@example.com",
-        password="x-Pass-123456",
-        role="technician",
-        first_name="Tom",
-    )
-
-
-def _open(page, url):
-    page.goto(url)
-    expect(page.locator(".conn-state")).to_have_attribute("data-state", "open")
 
 
 def test_maria_and_tom_chat_live_with_unread_badge_and_typing(asgi_live_server, logged_in_page, maria, tom):
@@ -33,9 +16,9 @@ def test_maria_and_tom_chat_live_with_unread_badge_and_typing(asgi_live_server, 
     room = f"{asgi_live_server}/chat/{direct.pk}/"
 
     tom_page = logged_in_page(tom, asgi_live_server)
-    _open(tom_page, f"{asgi_live_server}/activities/")  # Tom is elsewhere in the hub.
+    open_live(tom_page, f"{asgi_live_server}/activities/")  # Tom is elsewhere in the hub.
     maria_page = logged_in_page(maria, asgi_live_server)
-    _open(maria_page, room)
+    open_live(maria_page, room)
 
     composer = maria_page.get_by_test_id("composer-input")
     composer.fill("Can you check **press 4**?")
@@ -44,7 +27,7 @@ def test_maria_and_tom_chat_live_with_unread_badge_and_typing(asgi_live_server, 
     # Tom's nav badge counts it without a reload.
     expect(tom_page.get_by_test_id("chat-unread")).to_have_attribute("data-count", "1")
 
-    _open(tom_page, room)
+    open_live(tom_page, room)
     expect(tom_page.get_by_test_id("message-list").locator(".msg-body strong")).to_have_text("press 4")
     # Reading it clears his badge, and Maria sees that he has seen it.
     expect(tom_page.get_by_test_id("chat-unread")).to_have_attribute("data-count", "0")
@@ -59,7 +42,7 @@ def test_maria_and_tom_chat_live_with_unread_badge_and_typing(asgi_live_server, 
     expect(maria_page.get_by_test_id("message-list").get_by_text("On my way")).to_have_count(1)
 
     # A message in another conversation counts on its sidebar entry and in the total.
-    _open(tom_page, f"{asgi_live_server}/chat/{crew.pk}/")
+    open_live(tom_page, f"{asgi_live_server}/chat/{crew.pk}/")
     tom_page.get_by_test_id("composer-input").fill("Belt replaced")
     tom_page.get_by_test_id("send").click()
     expect(tom_page.get_by_test_id("message-list")).to_contain_text("Belt replaced")
@@ -75,7 +58,7 @@ def test_messages_sent_while_the_socket_was_down_appear_after_reconnecting(
 ):
     direct = services.get_or_create_direct(user=maria, other=tom)
     page = logged_in_page(tom, asgi_live_server)
-    _open(page, f"{asgi_live_server}/chat/{direct.pk}/")
+    open_live(page, f"{asgi_live_server}/chat/{direct.pk}/")
     # Drop the connection, then go offline (the page waits for the network before reconnecting);
     # send while Tom is away. Closing first keeps the close handshake off the offline network.
     page.evaluate("() => window.Nexus.socket().close()")

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from accounts import services as accounts_services
 from machines.models import FaultCase, FaultPhoto, Machine, MachineType
 from tests.accounts.images import image_bytes
+from tests.browser.conftest import open_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,29 +30,24 @@ def press(acme):
     return Machine.objects.create(organization=acme, name="Press P-300", machine_type=kind, pos_x=6, pos_y=0)
 
 
-def _open(page, url):
-    page.goto(url)
-    expect(page.locator(".conn-state")).to_have_attribute("data-state", "open")
-
-
 def test_a_fault_sam_reports_turns_toms_map_red_and_resolving_it_turns_it_green(
     asgi_live_server, logged_in_page, acme, press, tmp_path
 ):
     sam, tom = _person(acme, "sam", "staff"), _person(acme, "tom", "technician")
     tom_map = logged_in_page(tom, asgi_live_server)
-    _open(tom_map, f"{asgi_live_server}/machines/map/")
+    open_live(tom_map, f"{asgi_live_server}/machines/map/")
     node = tom_map.get_by_test_id(f"map-node-{press.pk}")
     expect(node).to_have_attribute("data-status", "ok")
     expect(tom_map.get_by_test_id("incident-panel")).to_contain_text("Nothing open")
     tom_home = tom_map.context.new_page()
-    _open(tom_home, f"{asgi_live_server}/")
+    open_live(tom_home, f"{asgi_live_server}/")
     expect(tom_home.get_by_test_id("unclaimed")).to_contain_text("No maintenance waiting")
 
     # Sam, on the floor, reports the fault with a photo from his phone.
     photo = tmp_path / "leak.jpg"
     photo.write_bytes(image_bytes(image_format="JPEG", size=(640, 480)))
     sam_page = logged_in_page(sam, asgi_live_server)
-    _open(sam_page, f"{asgi_live_server}/machines/{press.pk}/")
+    open_live(sam_page, f"{asgi_live_server}/machines/{press.pk}/")
     sam_page.get_by_test_id("report-fault").click()
     sam_page.get_by_label("Description").fill("Hydraulic oil leaking under the ram")
     sam_page.get_by_label("Severity").select_option("high")
@@ -78,7 +74,7 @@ def test_a_fault_sam_reports_turns_toms_map_red_and_resolving_it_turns_it_green(
 
     # Tom fixes it and resolves the fault on the machine's page, in another tab.
     tom_machine = tom_map.context.new_page()
-    _open(tom_machine, f"{asgi_live_server}/machines/{press.pk}/")
+    open_live(tom_machine, f"{asgi_live_server}/machines/{press.pk}/")
     resolve = tom_machine.get_by_test_id(f"resolve-form-{fault.pk}")
     resolve.get_by_label("Resolution").fill("Replaced the ram seal and topped up the oil.")
     resolve.get_by_role("button", name="Resolve fault").click()

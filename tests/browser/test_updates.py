@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts import services as accounts_services
+from tests.browser.conftest import open_live
 from updates.models import Update, UpdateRecipient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,21 +22,16 @@ def sam(acme):
     )
 
 
-def _open(page, url):
-    page.goto(url)
-    expect(page.locator(".conn-state")).to_have_attribute("data-state", "open")
-
-
 def test_a_critical_update_reaches_sam_live_and_his_acknowledgement_reaches_maria(
     asgi_live_server, logged_in_page, maria, sam
 ):
     sam_page = logged_in_page(sam, asgi_live_server)
-    _open(sam_page, f"{asgi_live_server}/updates/")  # Sam reads the feed; nothing is in it yet.
+    open_live(sam_page, f"{asgi_live_server}/updates/")  # Sam reads the feed; nothing is in it yet.
     expect(sam_page.get_by_test_id("feed-empty")).to_be_visible()
     expect(sam_page.get_by_test_id("updates-new")).to_be_hidden()
 
     maria_page = logged_in_page(maria, asgi_live_server)
-    _open(maria_page, f"{asgi_live_server}/updates/new/")
+    open_live(maria_page, f"{asgi_live_server}/updates/new/")
     maria_page.get_by_label("Title").fill("Gas leak drill at 14:00")
     maria_page.get_by_label("Content").fill("Leave by **gate 2**.")
     maria_page.get_by_label("Priority").select_option("critical")

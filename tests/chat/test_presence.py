@@ -6,10 +6,9 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from accounts import services as account_services
 from chat import presence
-from nexus.permissions import Role
 from tests.chat.test_consumer import _connect
+from tests.conftest import staff_members
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -17,19 +16,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 @pytest.fixture(autouse=True)
 def _quick_flush(monkeypatch):
     monkeypatch.setattr(presence, "FLUSH_SECONDS", 0.3)
-
-
-def _people(organization, count: int) -> list:
-    return [
-        account_services.create_member(
-            organization=organization,
-            username=f"worker{n}",
-            email=f"worker{n}@example.com",
-            password="correct-horse-battery",
-            role=Role.STAFF,
-        )
-        for n in range(count)
-    ]
 
 
 async def _presence_frames(socket, quiet: float = 0.8) -> list[dict]:
@@ -43,7 +29,7 @@ async def _presence_frames(socket, quiet: float = 0.8) -> list[dict]:
 
 
 async def test_it_announces_a_connect_storm_in_a_few_frames_per_socket_not_one_per_connect(acme):
-    people = await sync_to_async(_people)(acme, 12)
+    people = await sync_to_async(staff_members)(acme, 12)
     sockets = []
     try:
         for person in people:

@@ -11,30 +11,16 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from accounts import services as account_services
-from nexus.permissions import Role
 from tests.chat.test_consumer import _connect
+from tests.conftest import staff_members
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 SOCKETS = 30
 
 
-def _people(organization, count: int) -> list:
-    return [
-        account_services.create_member(
-            organization=organization,
-            username=f"worker{n}",
-            email=f"worker{n}@example.com",
-            password="correct-horse-battery",
-            role=Role.STAFF,
-        )
-        for n in range(count)
-    ]
-
-
 async def test_it_serves_many_sockets_with_a_few_redis_connections(own_redis, acme):
-    people = await sync_to_async(_people)(acme, SOCKETS)
+    people = await sync_to_async(staff_members)(acme, SOCKETS)
     sockets = []
     try:
         for person in people:
