@@ -17,8 +17,8 @@ code can close, because the request never reaches Django:
   default) is cut off. Here it gets `WS_CONNECT_TIMEOUT` (60 s), so a storm of
   reconnects drains instead of repeating work that was thrown away.
 
-Daphne offers no hook for these, so `install()` swaps the two factory classes
-that `daphne.server.Server.run` builds for subclasses that add them.
+Daphne offers no hook for these, so `install()` gives the two factory classes
+that `daphne.server.Server.run` builds what they lack.
 `nexus.asgi` calls it: every way of starting daphne (its command line, the
 `runserver` command, the test servers) imports the application before the
 server runs, so each gets these limits.
@@ -26,7 +26,7 @@ server runs, so each gets these limits.
 
 import json
 
-from daphne import server as daphne_server
+from autobahn.twisted.websocket import WebSocketServerFactory
 from daphne.http_protocol import HTTPFactory
 from daphne.ws_protocol import WebSocketFactory
 from django.conf import settings
@@ -82,33 +82,32 @@ def _limited_channel_protocol(factory) -> http._GenericHTTPChannelProtocol:
     return http._GenericHTTPChannelProtocol(LimitedHTTPChannel())
 
 
-class LimitedHTTPFactory(HTTPFactory):
-    protocol = _limited_channel_protocol
-
-
-class LimitedWebSocketFactory(WebSocketFactory):
-    """Daphne's WebSocket factory with Nexus's frame limit, a close frame (1009) for frames over it, and
-    time enough for a handshake in a storm of reconnects."""
-
-    def setProtocolOptions(self, **options):
-        cap = settings.WS_MAX_FRAME_BYTES
-        for name in ("maxMessagePayloadSize", "maxFramePayloadSize"):
-            given = options.get(name) or 0
-            options[name] = min(given, cap) if given > 0 else cap
-        options["failByDrop"] = False
-        # Daphne's command line gives a handshake 5 s. When every tab of a plant reconnects at once (a
-        # deploy, a network blip) the handshakes queue for the database thread; each one cut off at 5 s
-        # was work done for nothing, and its retry queued again, so past about 1,400 sockets nobody got
-        # through. A browser waits far longer than 5 s for a handshake; so does the server now.
-        patience = settings.WS_CONNECT_TIMEOUT
-        options["openHandshakeTimeout"] = max(options.get("openHandshakeTimeout") or 0, patience)
-        server = self.server_class
-        if 0 <= server.websocket_connect_timeout < patience:
-            server.websocket_connect_timeout = patience
-        super().setProtocolOptions(**options)
+def _limited_protocol_options(self, **options):
+    """Daphne's WebSocket options with Nexus's frame limit, a close frame (1009) for frames over it, and time
+    enough for a handshake in a storm of reconnects."""
+    cap = settings.WS_MAX_FRAME_BYTES
+    for name in ("maxMessagePayloadSize", "maxFramePayloadSize"):
+        given = options.get(name) or 0
+        options[name] = min(given, cap) if given > 0 else cap
+    options["failByDrop"] = False
+    # Daphne's command line gives a handshake 5 s. When every tab of a plant reconnects at once (a
+    # deploy, a network blip) the handshakes queue for the database thread; each one cut off at 5 s
+    # was work done for nothing, and its retry queued again, so past about 1,400 sockets nobody got
+    # through. A browser waits far longer than 5 s for a handshake; so does the server now.
+    patience = settings.WS_CONNECT_TIMEOUT
+    options["openHandshakeTimeout"] = max(options.get("openHandshakeTimeout") or 0, patience)
+    server = self.server_class
+    if 0 <= server.websocket_connect_timeout < patience:
+        server.websocket_connect_timeout = patience
+    WebSocketServerFactory.setProtocolOptions(self, **options)
 
 
 def install() -> None:
-    """Make every daphne server started in this process use the limited factories. Idempotent."""
-    daphne_server.HTTPFactory = LimitedHTTPFactory
-    daphne_server.WebSocketFactory = LimitedWebSocketFactory
+    """Give daphne's HTTP and WebSocket factories these limits. Idempotent.
+
+    The factory classes are changed in place rather than replaced in `daphne.server`'s namespace:
+    daphne's own test server imports that module afresh in its child process, which would undo the
+    replacement, while the classes themselves (in `daphne.http_protocol` and `daphne.ws_protocol`) stay.
+    """
+    HTTPFactory.protocol = _limited_channel_protocol
+    WebSocketFactory.setProtocolOptions = _limited_protocol_options

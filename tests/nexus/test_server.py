@@ -9,6 +9,9 @@ import pytest
 import websockets
 from django.test import Client
 
+# Imported before any test server starts, as the rest of the suite does: the limits must outlive daphne's
+# test server importing daphne.server afresh in its child process.
+import nexus.asgi  # noqa: F401
 from nexus.frames import CLOSE_TOO_LARGE
 
 
@@ -80,12 +83,12 @@ def test_it_closes_a_socket_with_1009_for_an_oversized_frame_at_any_size(asgi_li
 def test_it_gives_a_handshake_time_enough_for_a_storm_of_reconnects(settings):
     from types import SimpleNamespace
 
-    from nexus.server import LimitedWebSocketFactory
+    from daphne.ws_protocol import WebSocketFactory
 
     settings.WS_CONNECT_TIMEOUT = 60
     # As daphne's command line configures it: 5 s for the application to accept, 5 s for autobahn's handshake.
     server = SimpleNamespace(websocket_connect_timeout=5)
-    factory = LimitedWebSocketFactory(server, server="daphne")
+    factory = WebSocketFactory(server, server="daphne")
     factory.setProtocolOptions(openHandshakeTimeout=5, maxMessagePayloadSize=1024 * 1024, maxFramePayloadSize=0)
     assert server.websocket_connect_timeout == 60
     assert factory.openHandshakeTimeout == 60
@@ -96,9 +99,9 @@ def test_it_gives_a_handshake_time_enough_for_a_storm_of_reconnects(settings):
 def test_it_keeps_a_longer_or_unlimited_handshake_time_given_on_the_command_line(settings):
     from types import SimpleNamespace
 
-    from nexus.server import LimitedWebSocketFactory
+    from daphne.ws_protocol import WebSocketFactory
 
     for given in (-1, 300):
         server = SimpleNamespace(websocket_connect_timeout=given)
-        LimitedWebSocketFactory(server, server="daphne").setProtocolOptions(openHandshakeTimeout=5)
+        WebSocketFactory(server, server="daphne").setProtocolOptions(openHandshakeTimeout=5)
         assert server.websocket_connect_timeout == given
