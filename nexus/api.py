@@ -25,7 +25,7 @@ from chat.api import router as chat_router
 from machines.api import IntegrationTokenAuth
 from machines.api import router as machines_router
 from nexus.errors import error_text
-from nexus.input_guard import too_big_reason
+from nexus.input_guard import BODY_METHODS, too_big_reason
 from nexus.notifications_api import router as notifications_router
 from projects.api import router as projects_router
 from updates.api import router as updates_router
@@ -48,9 +48,6 @@ class SessionAuth(NinjaSessionAuth):
 class InvalidInput(Schema):
     detail: str = Field(description='"Invalid input."')
     errors: list[dict] = Field(description="Each problem: where (`loc`), what (`msg`) and its `type`.")
-
-
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def error_statuses(operation) -> dict[int, type[Schema]]:

@@ -29,6 +29,7 @@ class Outage:
     fallback: str
     failures: int = 1
     logged_at: float = 0.0
+    retry_at: float = 0.0  # time.monotonic() before which callers should not try the part again
 
 
 def _iso(moment: float) -> str:
@@ -39,8 +40,12 @@ _lock = threading.Lock()
 _outages: dict[str, Outage] = {}
 
 
-def failed(part: str, error: BaseException | str, *, fallback: str) -> None:
-    """Record that `part` failed just now and what serves instead of it."""
+def failed(part: str, error: BaseException | str, *, fallback: str, retry_after: float = 0.0) -> None:
+    """Record that `part` failed just now and what serves instead of it.
+
+    `retry_after`: for that many seconds `waiting(part)` is true, so that every caller does not make
+    the next request wait for the same failure.
+    """
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     now = time.time()
     with _lock:
@@ -52,6 +57,8 @@ def failed(part: str, error: BaseException | str, *, fallback: str) -> None:
             outage.failures += 1
             outage.error = text
             first = False
+        if retry_after:
+            outage.retry_at = time.monotonic() + retry_after
         log = first or now - outage.logged_at >= REPEAT_LOG_SECONDS
         if log:
             outage.logged_at = now
@@ -86,6 +93,12 @@ def recovered(part: str) -> None:
 
 def is_degraded(part: str) -> bool:
     return part in _outages
+
+
+def waiting(part: str) -> bool:
+    """Whether `part` failed less than the `retry_after` of its last failure ago."""
+    outage = _outages.get(part)
+    return outage is not None and time.monotonic() < outage.retry_at
 
 
 def report() -> dict[str, dict]:

@@ -5,6 +5,7 @@ from nexus.storable import storable_datetime
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
+
 class DateTimeField(forms.DateTimeField):
     """A date and time the database can store (`nexus.storable.storable_datetime`): years 1 to 9999 in UTC,
     any offset converted to UTC. Read in the active (the organization's) time zone without one."""

@@ -21,7 +21,6 @@ reported to `nexus.degraded` (logged once, shown by `/health/`).
 import asyncio
 import contextlib
 import logging
-import time
 
 import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
@@ -44,16 +43,14 @@ class FailSoftShardConnection(RedisSingleShardConnection):
         super().__init__(host, channel_layer)
         self._wanted: set[str] = set()  # What the sockets want, whether Redis has it or not.
         self._broken = False  # The subscription connection must be rebuilt.
-        self._publish_retry_at = 0.0
 
     async def publish(self, channel, message):
-        if time.monotonic() < self._publish_retry_at:
+        if degraded.waiting(PART):
             return  # Redis failed a moment ago; do not make every sender wait for it to fail again.
         try:
             await asyncio.wait_for(super().publish(channel, message), OPERATION_TIMEOUT)
         except LAYER_ERRORS as error:
-            self._publish_retry_at = time.monotonic() + RETRY_SECONDS
-            degraded.failed(PART, error, fallback=FALLBACK)
+            degraded.failed(PART, error, fallback=FALLBACK, retry_after=RETRY_SECONDS)
         else:
             if not self._broken:
                 degraded.recovered(PART)
@@ -142,7 +139,6 @@ class FailSoftShardConnection(RedisSingleShardConnection):
                     await asyncio.wait_for(self._pubsub.unsubscribe(*sorted(gone)), OPERATION_TIMEOUT)
                 self._subscribed_to -= gone
             self._broken = False
-            self._publish_retry_at = 0.0
         degraded.recovered(PART)
 
 

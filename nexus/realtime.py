@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import os
-import time
 
 import redis
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 2.0
 PUBLISH_RETRY_SECONDS = 1.0
-_publish_retry_at = 0.0
 
 
 def organization_group(organization_id: int) -> str:
@@ -98,8 +96,7 @@ def send_events_now(events: list[tuple[list[str], dict]]) -> None:
         return
     publisher = _redis_publisher(layer)
     if publisher is not None:
-        global _publish_retry_at
-        if time.monotonic() < _publish_retry_at:
+        if degraded.waiting("channel_layer"):
             return  # Redis failed a moment ago; the database has the change, clients catch up.
         client, channel_prefix = publisher
         pipeline = client.pipeline(transaction=False)
@@ -111,8 +108,12 @@ def send_events_now(events: list[tuple[list[str], dict]]) -> None:
             pipeline.execute()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
             # Logged once per outage by nexus.degraded, not once per event.
-            _publish_retry_at = time.monotonic() + PUBLISH_RETRY_SECONDS
-            degraded.failed("channel_layer", error, fallback=f"live events are dropped ({len(events)} just now)")
+            degraded.failed(
+                "channel_layer",
+                error,
+                fallback=f"live events are dropped ({len(events)} just now)",
+                retry_after=PUBLISH_RETRY_SECONDS,
+            )
         except Exception:
             logger.exception("Could not broadcast %d events", len(events))
         else:

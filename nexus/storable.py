@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from nexus.text import NUL_MESSAGE, contains_nul, length_message
+from nexus.text import NUL_MESSAGE, check_text, contains_nul
 
 DATETIME_RANGE_MESSAGE = "Enter a date and time between the years 1 and 9999 (in UTC)."
 
@@ -55,10 +55,10 @@ def check_storable(instance: models.Model) -> None:
         if value is None:
             continue
         if isinstance(field, models.CharField | models.TextField) and isinstance(value, str):
-            if contains_nul(value):
-                errors[field.name] = NUL_MESSAGE
-            elif field.max_length is not None and len(value) > field.max_length:
-                errors[field.name] = length_message(field.max_length)
+            try:
+                check_text(value, field.name, max_length=field.max_length)
+            except ValidationError as error:
+                errors.update(error.message_dict)
         elif isinstance(field, models.JSONField):
             if contains_nul(value):
                 errors[field.name] = NUL_MESSAGE

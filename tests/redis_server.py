@@ -74,11 +74,10 @@ class RedisServer:
 
 
 def _forget_clients() -> None:
-    from nexus import cache, degraded, realtime
+    from nexus import cache, degraded
 
     cache.reset_shared_clients()
     degraded.reset()
-    realtime._publish_retry_at = 0.0
 
 
 @pytest.fixture
