@@ -1,6 +1,7 @@
 # The two commands of the quick start, and a few helpers.
 #   make run   - the hub with demo data on the embedded default (SQLite, no Redis)
-#   make test  - the whole test suite (DATABASE_URL / REDIS_URL if set, else embedded)
+#   make test  - lint, format and migration checks, then the whole test suite
+#                (DATABASE_URL / REDIS_URL if set, else embedded)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -36,13 +37,14 @@ run: demo
 	@echo ""
 	$(BIN)/daphne -b $(HOST) -p $(PORT) nexus.asgi:application
 
-test: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest
 
+# Lint, formatting, and models whose migration was not written: each fails the tests (and CI).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A nexus worker --loglevel INFO

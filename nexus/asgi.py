@@ -20,8 +20,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from nexus import scheduler, server  # noqa: E402
 
-# Refuse over-long URLs (414) and oversized frames (close 1009) inside daphne itself.
+# Refuse over-long URLs (414) and oversized frames (close 1009) inside daphne itself; load the URLs now.
 server.install()
+server.warm()
 
 application = ProtocolTypeRouter(
     {

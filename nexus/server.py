@@ -111,3 +111,15 @@ def install() -> None:
     """
     HTTPFactory.protocol = _limited_channel_protocol
     WebSocketFactory.setProtocolOptions = _limited_protocol_options
+
+
+def warm() -> None:
+    """Import every urlconf (and build the API's schemas) now, not inside the first request or socket.
+
+    Django loads the URL configuration on the first `reverse()`; under daphne that
+    was the first chat message rendered, about 2 s of one process's time in the
+    middle of a connect storm.
+    """
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 -- the property imports them

@@ -1,4 +1,4 @@
-"""Shared fixtures: the personas of STYLE.md and helpers every test may use.
+"""Shared fixtures: the personas of the house style (CONTRIBUTING.md) and helpers every test may use.
 
 Personas: `alice` (admin), `maria` (manager), `bob` (technician) and `carol`
 (staff) in Acme; `mallory` (admin) in Globex, the outsider.
