@@ -266,7 +266,10 @@ class Servers:
             self.processes.append(subprocess.Popen([sys.executable, *command], **common))  # noqa: S603
         else:
             # Daphne has no workers of its own: N processes accept on one inherited listening socket.
-            self.listener = socket.create_server(("127.0.0.1", port), backlog=1024)
+            # With the backlog daphne's own endpoints get (nexus.server, LISTEN_BACKLOG).
+            from django.conf import settings
+
+            self.listener = socket.create_server(("127.0.0.1", port), backlog=settings.LISTEN_BACKLOG)
             fd = self.listener.fileno()
             os.set_inheritable(fd, True)
             command = ["-m", "daphne", "--fd", str(fd), "-v", "0", "bench.chat_asgi:application"]

@@ -13,12 +13,18 @@ code can close, because the request never reaches Django:
   Nexus's own (`WS_MAX_FRAME_BYTES`, checked from the frame's header, before
   its payload is read) and an oversized frame is answered with the close code
   1009 ("message too big"), the same answer the consumer gives at any size.
+- Twisted listens with a backlog of 50 connections. When every tab of a plant
+  reconnects at once, the kernel's accept queue overflows (10,528 overflows in a
+  storm of 5,000 sockets with a backlog of 1,024) and each dropped connection
+  waits for TCP's retransmission, 1 s, 3 s, 7 s and longer. Here daphne's TCP,
+  TLS and Unix endpoints listen with `LISTEN_BACKLOG` (4,096) unless the
+  endpoint names its own.
 - A WebSocket handshake not accepted within 5 s (daphne's command-line
   default) is cut off. Here it gets `WS_CONNECT_TIMEOUT` (60 s), so a storm of
   reconnects drains instead of repeating work that was thrown away.
 
 Daphne offers no hook for these, so `install()` gives the two factory classes
-that `daphne.server.Server.run` builds what they lack.
+that `daphne.server.Server.run` builds what they lack, and that method the backlog.
 `nexus.asgi` calls it: every way of starting daphne (its command line, the
 `runserver` command, the test servers) imports the application before the
 server runs, so each gets these limits.
@@ -28,6 +34,7 @@ import json
 
 from autobahn.twisted.websocket import WebSocketServerFactory
 from daphne.http_protocol import HTTPFactory
+from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory
 from django.conf import settings
 from twisted.web import http
@@ -102,15 +109,40 @@ def _limited_protocol_options(self, **options):
     WebSocketServerFactory.setProtocolOptions(self, **options)
 
 
-def install() -> None:
-    """Give daphne's HTTP and WebSocket factories these limits. Idempotent.
+# Twisted endpoint kinds that listen on a socket of their own and take a `backlog` option.
+LISTENING_ENDPOINTS = ("tcp", "tcp6", "ssl", "unix")
 
-    The factory classes are changed in place rather than replaced in `daphne.server`'s namespace:
+
+def with_backlog(description: str, backlog: int) -> str:
+    """A twisted endpoint description that listens with `backlog`, unless it names a backlog itself.
+
+    "tcp:port=8000:interface=127.0.0.1" becomes "tcp:port=8000:interface=127.0.0.1:backlog=4096";
+    inherited sockets ("fd:...") keep the backlog of whoever opened them.
+    """
+    kind, _, options = description.partition(":")
+    if kind not in LISTENING_ENDPOINTS or any(part.startswith("backlog=") for part in options.split(":")):
+        return description
+    return f"{description}:backlog={backlog}"
+
+
+_daphne_run = Server.run
+
+
+def _run_with_backlog(self) -> None:
+    self.endpoints = [with_backlog(str(endpoint), settings.LISTEN_BACKLOG) for endpoint in self.endpoints]
+    _daphne_run(self)
+
+
+def install() -> None:
+    """Give daphne's HTTP and WebSocket factories these limits, and its listening sockets the backlog. Idempotent.
+
+    The classes are changed in place rather than replaced in `daphne.server`'s namespace:
     daphne's own test server imports that module afresh in its child process, which would undo the
     replacement, while the classes themselves (in `daphne.http_protocol` and `daphne.ws_protocol`) stay.
     """
     HTTPFactory.protocol = _limited_channel_protocol
     WebSocketFactory.setProtocolOptions = _limited_protocol_options
+    Server.run = _run_with_backlog
 
 
 def warm() -> None:

@@ -306,6 +306,8 @@ WS_FRAME_RATE = env_int("NEXUS_WS_FRAME_RATE", 10)
 WS_MAX_FRAME_BYTES = env_int("NEXUS_WS_MAX_FRAME_BYTES", 64 * 1024)
 # Seconds a WebSocket handshake may wait for the server to accept it (daphne's own default is 5).
 WS_CONNECT_TIMEOUT = env_int("NEXUS_WS_CONNECT_TIMEOUT", 60)
+# Connections the kernel queues for daphne to accept (twisted's default is 50; Linux caps it at net.core.somaxconn).
+LISTEN_BACKLOG = env_int("NEXUS_LISTEN_BACKLOG", 4096)
 
 # Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

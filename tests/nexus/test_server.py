@@ -2,7 +2,13 @@
 
 import asyncio
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -105,3 +111,49 @@ def test_it_keeps_a_longer_or_unlimited_handshake_time_given_on_the_command_line
         server = SimpleNamespace(websocket_connect_timeout=given)
         WebSocketFactory(server, server="daphne").setProtocolOptions(openHandshakeTimeout=5)
         assert server.websocket_connect_timeout == given
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("tcp:port=8000:interface=127.0.0.1", "tcp:port=8000:interface=127.0.0.1:backlog=4096"),
+        ("tcp6:port=8000:interface=\\:\\:", "tcp6:port=8000:interface=\\:\\::backlog=4096"),
+        ("unix:/run/nexus.sock", "unix:/run/nexus.sock:backlog=4096"),
+        ("tcp:port=8000:backlog=64", "tcp:port=8000:backlog=64"),
+        ("fd:fileno=3", "fd:fileno=3"),
+    ],
+)
+def test_it_gives_listening_endpoints_a_deep_backlog_unless_they_name_one(description, expected):
+    from nexus.server import with_backlog
+
+    assert with_backlog(description, 4096) == expected
+
+
+def _listen_backlog(port: int) -> int | None:
+    """The listening socket's accept queue size, as `ss` reports it (its Send-Q column)."""
+    output = subprocess.run(  # noqa: S603
+        [shutil.which("ss"), "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(output[2]) if output else None
+
+
+def test_daphnes_command_line_listens_with_the_configured_backlog(tmp_path):
+    """Twisted's backlog of 50 overflowed in reconnect storms; the command line production runs gets its own."""
+    if shutil.which("ss") is None:
+        pytest.skip("needs ss (iproute2) to read the listen queue")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "NEXUS_LISTEN_BACKLOG": "777"}
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nexus.asgi:application"]
+    with (tmp_path / "daphne.log").open("w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            deadline = time.monotonic() + 60
+            while (backlog := _listen_backlog(port)) is None and time.monotonic() < deadline:
+                assert server.poll() is None, (tmp_path / "daphne.log").read_text()
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    assert backlog == min(777, int(Path("/proc/sys/net/core/somaxconn").read_text()))
