@@ -47,9 +47,29 @@ def _seen_key(user_id: int) -> str:
     return f"presence:{user_id}:seen"
 
 
+# On Redis each change is one atomic round trip (a connect storm made four per socket: touch, set, add, incr).
+# KEYS: the seen mark, the tab count; ARGV: ONLINE_SECONDS, _COUNT_SECONDS.
+_CONNECT_SCRIPT = """
+local was_online = redis.call('EXPIRE', KEYS[1], ARGV[1])
+if was_online == 0 then redis.call('SET', KEYS[1], 1, 'EX', ARGV[1]) end
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+return was_online
+"""
+_DISCONNECT_SCRIPT = """
+if redis.call('DECR', KEYS[2]) <= 0 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
 def connected(user_id: int) -> bool:
     """Count a tab in; True when the person was not online before."""
     store = strict(cache)
+    if hasattr(store, "script"):
+        keys = [_seen_key(user_id), _count_key(user_id)]
+        return not store.script(_CONNECT_SCRIPT, keys=keys, args=(ONLINE_SECONDS, _COUNT_SECONDS))
     was_online = store.touch(_seen_key(user_id), ONLINE_SECONDS)
     if not was_online:
         store.set(_seen_key(user_id), 1, ONLINE_SECONDS)
@@ -74,6 +94,8 @@ def heartbeat(user_id: int) -> bool:
 def disconnected(user_id: int) -> bool:
     """Count a tab out; True when it was the person's last one."""
     store = strict(cache)
+    if hasattr(store, "script"):
+        return bool(store.script(_DISCONNECT_SCRIPT, keys=[_seen_key(user_id), _count_key(user_id)]))
     try:
         tabs = store.decr(_count_key(user_id))
     except ValueError:

@@ -163,6 +163,24 @@ class StrictCache:
     def decr(self, key, delta=1, version=None):
         return self.incr(key, -delta, version=version)
 
+    def script(self, source: str, *, keys: list[str], args: tuple = ()):
+        """Run the Lua `source` on Redis in one round trip, atomically; `keys` are cache keys (prefixed here).
+
+        Only the Redis cache has it: callers check `hasattr(store, "script")` and do the same in steps otherwise.
+        """
+        backend = self._backend
+        shared = backend._shared
+        if not shared.available():
+            raise CacheUnavailable("Redis is unreachable (retrying shortly)")
+        names = [backend.make_and_validate_key(key) for key in keys]
+        try:
+            result = backend._cache.get_client(write=True).eval(source, len(names), *names, *args)
+        except REDIS_ERRORS as error:
+            shared.failed(error)
+            raise CacheUnavailable(str(error)) from error
+        shared.succeeded()
+        return result
+
     def __getattr__(self, name: str):
         if name not in _SOFT_METHODS:
             raise AttributeError(name)
