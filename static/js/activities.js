@@ -21,6 +21,7 @@
 
   function subscribeAll() {
     confirmed = {};
+    followed().forEach(function (item) { delete item.part.dataset.subscribed; });
     followed().forEach(function (item) { Nexus.send({ type: "subscribe", topic: item.topic, id: item.id }); });
   }
   document.addEventListener("nexus:socket-open", subscribeAll);
@@ -34,10 +35,12 @@
   document.addEventListener("nexus:subscribed", function (event) {
     var name = key(event.detail.topic, event.detail.id);
     confirmed[name] = true;
-    if (!stale[name]) return;
+    var refresh = stale[name];
     delete stale[name];
     followed().forEach(function (item) {
-      if (key(item.topic, item.id) === name && item.part.id && item.part.getAttribute("hx-get")) {
+      if (key(item.topic, item.id) !== name) return;
+      item.part.dataset.subscribed = "true";
+      if (refresh && item.part.id && item.part.getAttribute("hx-get")) {
         window.htmx.ajax("GET", item.part.getAttribute("hx-get"), { target: "#" + item.part.id, swap: "outerHTML" });
       }
     });
