@@ -72,6 +72,13 @@ class ActivityFilters:
     due_to: date | None = None
     sort: str = DEFAULT_SORT
 
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the view (the sort does not), for the phone's collapsed filter bar."""
+        values = (self.q, self.type, self.status, self.priority, self.tag, self.unclaimed, self.mine, self.open)
+        chosen = (self.assignee, self.project, self.due_from, self.due_to)
+        return sum(1 for value in values if value) + sum(1 for value in chosen if value is not None)
+
     @classmethod
     def from_query(cls, query) -> "ActivityFilters":
         """Parse a QueryDict (or dict of lists); raise ValidationError naming each bad parameter."""

@@ -80,9 +80,21 @@
     var board = tab.closest(".board");
     showColumn(board, tab.dataset.columnTab);
     try { sessionStorage.setItem(TAB_KEY, tab.dataset.columnTab); } catch (e) { /* Storage may be off. */ }
-    var tabs = board.querySelector(".board-tabs");
-    if (tabs && tabs.getBoundingClientRect().top < 56) tabs.scrollIntoView({ block: "start" });
+    // A column chosen further down the page starts at its top, just below the top bar and the tabs.
+    var top = board.getBoundingClientRect().top + window.scrollY - topbarHeight();
+    if (window.scrollY > top) window.scrollTo(0, top);
   });
+
+  // The tabs stick below the top bar, whose height depends on the width (it wraps on a phone).
+  function topbarHeight() {
+    var topbar = document.querySelector(".topbar");
+    return topbar ? topbar.offsetHeight : 0;
+  }
+  function noteTopbarHeight() {
+    document.documentElement.style.setProperty("--topbar-height", topbarHeight() + "px");
+  }
+  noteTopbarHeight();
+  window.addEventListener("resize", noteTopbarHeight);
 
   // A live refresh of the board asks for as many cards per column as are loaded, and keeps each column's scroll.
   document.addEventListener("htmx:configRequest", function (event) {
