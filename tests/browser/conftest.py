@@ -92,8 +92,11 @@ class ConsoleErrors:
 
 
 @pytest.fixture
-def console_errors():
+def console_errors(request):
     errors = ConsoleErrors()
+    if "live_server" in request.fixturenames:
+        # pytest-django's live server speaks only HTTP (WSGI): a page's socket is refused there by design.
+        errors.allow(r"WebSocket connection to '[^']*/ws/' failed")
     yield errors
     unexpected = errors.unexpected()
     if unexpected:
