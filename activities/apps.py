@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
 
+ACTIVITY_TOPIC = "activity"
+
 
 class ActivitiesConfig(AppConfig):
     name = "activities"
@@ -9,6 +11,10 @@ class ActivitiesConfig(AppConfig):
     def ready(self):
         from accounts.models import User
         from activities.models import Activity, Tag
+        from nexus.realtime import register_topic
+
+        # A page showing an activity's timeline follows it; its new entries go only to such pages.
+        register_topic(ACTIVITY_TOPIC, _may_follow_activity)
 
         # The cached directory (filter pickers, list rows) names tags, people and projects: any save or delete of
         # one (services, admin, sign-ups, role or name changes) forgets them.
@@ -25,3 +31,12 @@ def _forget_directory(sender, instance, update_fields=None, **kwargs):
 
     if instance.organization_id is not None:
         forget(instance.organization_id, DIRECTORY)
+
+
+def _may_follow_activity(user, pk: int) -> bool:
+    from activities.models import Activity
+    from nexus.permissions import Action, can
+
+    if not can(user, Action.VIEW_ACTIVITIES):
+        return False
+    return Activity.objects.filter(pk=pk, organization_id=user.organization_id).exists()

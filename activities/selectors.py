@@ -72,6 +72,13 @@ class ActivityFilters:
     due_to: date | None = None
     sort: str = DEFAULT_SORT
 
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the view (the sort does not), for the phone's collapsed filter bar."""
+        values = (self.q, self.type, self.status, self.priority, self.tag, self.unclaimed, self.mine, self.open)
+        chosen = (self.assignee, self.project, self.due_from, self.due_to)
+        return sum(1 for value in values if value) + sum(1 for value in chosen if value is not None)
+
     @classmethod
     def from_query(cls, query) -> "ActivityFilters":
         """Parse a QueryDict (or dict of lists); raise ValidationError naming each bad parameter."""
@@ -303,36 +310,57 @@ def activity_rows(*, queryset: QuerySet[Activity], organization) -> list[Activit
 
 
 BOARD_COLUMNS = [Status.PLANNED, Status.IN_PROGRESS, Status.OVERDUE, Status.COMPLETED, Status.CANCELLED]
-BOARD_CARDS_PER_COLUMN = 50
+BOARD_PAGE_SIZE = 20  # Cards a column shows first and loads at a time when scrolled to its end.
+BOARD_MAX_SHOWN = 200  # A refresh keeps up to this many loaded cards of a column; more come on scrolling again.
 
 
-def board_for(*, user: User, filters: ActivityFilters) -> list[dict]:
-    """Columns by status, each with its count and its first cards in the chosen order.
+def _board_cards(base: QuerySet[Activity], *, status: str, sort: str) -> QuerySet[Activity]:
+    cards = base.filter(status=status)
+    if sort == "priority":
+        cards = with_priority_rank(cards)
+    cards = with_list_relations(cards).order_by(*SORTS[sort])
+    return cards.defer("description")  # Cards never show it; it is the widest column.
 
-    A fixed number of queries whatever the number of activities: one count per
-    status in a single aggregate, then one page of cards per column.
+
+def board_for(*, user: User, filters: ActivityFilters, shown: dict[str, int] | None = None) -> list[dict]:
+    """Columns by status, each with its count of every match and its first cards in the chosen order.
+
+    `shown` asks for more than a page of some columns (status -> cards), so a
+    refresh keeps what the viewer had loaded. A fixed number of queries whatever
+    the number of activities: one count per status in a single aggregate, then
+    one page of cards per column.
     """
+    shown = shown or {}
     base = filtered_activities(user=user, filters=filters)
     statuses = [s for s in BOARD_COLUMNS if not filters.status or s in filters.status]
     counts = base.aggregate(**{s.replace("-", "_"): Count("pk", filter=Q(status=s)) for s in statuses})
     columns = []
     for status in statuses:
-        cards = base.filter(status=status)
-        if filters.sort == "priority":
-            cards = with_priority_rank(cards)
-        cards = with_list_relations(cards).order_by(*SORTS[filters.sort])
-        cards = cards.defer("description")  # Cards never show it; it is the widest column.
         count = counts[status.replace("-", "_")]
-        columns.append(
-            {
-                "status": status,
-                "label": Status(status).label,
-                "count": count,
-                "cards": list(cards[:BOARD_CARDS_PER_COLUMN]) if count else [],
-                "more": max(count - BOARD_CARDS_PER_COLUMN, 0),
-            }
-        )
+        limit = min(max(shown.get(status, 0), BOARD_PAGE_SIZE), BOARD_MAX_SHOWN)
+        cards = list(_board_cards(base, status=status, sort=filters.sort)[:limit]) if count else []
+        columns.append(_column(status, count=count, cards=cards, offset=0))
     return columns
+
+
+def board_column_page(*, user: User, filters: ActivityFilters, status: str, offset: int) -> dict:
+    """The next `BOARD_PAGE_SIZE` cards of one column from `offset`, with the column's count."""
+    base = filtered_activities(user=user, filters=filters)
+    count = base.filter(status=status).count()
+    cards = list(_board_cards(base, status=status, sort=filters.sort)[offset : offset + BOARD_PAGE_SIZE])
+    return _column(status, count=count, cards=cards, offset=offset)
+
+
+def _column(status: str, *, count: int, cards: list[Activity], offset: int) -> dict:
+    loaded = offset + len(cards)
+    return {
+        "status": status,
+        "label": Status(status).label,
+        "count": count,
+        "cards": cards,
+        "next_offset": loaded,
+        "more": max(count - loaded, 0),
+    }
 
 
 def get_activity_or_404(*, user: User, pk) -> Activity:

@@ -8,6 +8,7 @@ incidents) call these; nothing else saves these models.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from activities.apps import ACTIVITY_TOPIC
 from activities.models import (
     CLOSED_STATUSES,
     MAX_COMMENT_LENGTH,
@@ -31,8 +33,9 @@ from activities.models import (
 )
 from nexus.notify import notify
 from nexus.permissions import Action, can, require
-from nexus.realtime import organization_group, send_event_now
+from nexus.realtime import organization_group, send_event_now, topic_group
 from nexus.storable import check_storable
+from nexus.tenancy import check_same_organization
 from nexus.text import clean_text
 
 Kind = ActivityComment.Kind
@@ -77,15 +80,13 @@ def may_claim(user: User, activity: Activity) -> bool:
 
 
 def _check_same_organization(organization_id: int, *, assignee=None, tags=(), projects=()) -> None:
-    errors = {}
-    if assignee is not None and (assignee.organization_id != organization_id or not assignee.is_active):
-        errors["assigned_to"] = "Choose an active member of your organization."
-    if any(tag.organization_id != organization_id for tag in tags):
-        errors["tags"] = "Choose tags of your organization."
-    if any(project.organization_id != organization_id for project in projects):
-        errors["projects"] = "Choose projects of your organization."
-    if errors:
-        raise ValidationError(errors)
+    check_same_organization(
+        organization_id,
+        active=["assigned_to"],
+        assigned_to=(assignee, "Choose an active member of your organization."),
+        tags=(tags, "Choose tags of your organization."),
+        projects=(projects, "Choose projects of your organization."),
+    )
 
 
 def _check_choice(value: str, choices, field: str) -> None:
@@ -114,9 +115,11 @@ def _record(activity: Activity, kind: str, author: User | None, body: str = "", 
 def _publish(activity: Activity, entries: Iterable[ActivityComment] = ()) -> None:
     """After commit: append new thread entries for everyone viewing the activity, and tell lists it changed.
 
-    Each entry is rendered once and sent to the organization's group; htmx swaps
-    it in only where the activity's thread is on screen. Lists and boards refresh
-    their own filtered view on `activity.changed`.
+    Each entry is rendered once and sent to the activity's topic group, which
+    only sockets of pages showing its thread join (see `activities.apps`), so no
+    other page receives a fragment it has no target for. Lists, boards and the
+    detail page's header refresh their own view on `activity.changed`, sent to
+    the organization.
     """
     entry_ids = [entry.pk for entry in entries]
     activity_id, organization_id = activity.pk, activity.organization_id
@@ -132,7 +135,7 @@ def broadcast_activity(activity_id: int, organization_id: int, entry_ids: list[i
         if entries:
             with timezone.override(entries[0].activity.organization.tzinfo):
                 html = render_to_string("activities/_thread_oob.html", {"activity_id": activity_id, "entries": entries})
-            send_event_now(group, {"type": "hub.fragment", "html": html})
+            send_event_now([topic_group(ACTIVITY_TOPIC, activity_id)], {"type": "hub.fragment", "html": html})
     activity = Activity.objects.filter(pk=activity_id).values("status", "assigned_to_id", "priority").first()
     # A comment changes the thread only; pages leave what shows the activity itself (and the
     # forms someone may be filling in there) alone unless something else changed.
@@ -286,51 +289,62 @@ def update_activity(
     return activity
 
 
-def _set_status(*, actor: User | None, activity: Activity, status: str, notes: str = ""):
-    """Write the status, its history row and thread entry; the caller holds the row lock."""
-    _check_choice(status, Status, "status")
-    previous = activity.status
-    activity.status = status
-    activity.save(update_fields=["status", "updated_at"])
-    ActivityStatus.objects.create(
+@dataclass(frozen=True)
+class _Tracked:
+    """A field whose every change leaves a history row, a thread entry and a note to the assignee."""
+
+    field: str
+    choices: type
+    history: type  # ActivityStatus or ActivityPriority: (activity, <field>, changed_by, <note_field>)
+    note_field: str
+    kind: str
+    verb: str  # "{new}" is the new value's label
+    description: str  # "{title}", "{old}" and "{new}" are filled in
+
+
+_STATUS = _Tracked("status", Status, ActivityStatus, "notes", Kind.STATUS, "moved to {new}", "{title}: {old} → {new}")
+_PRIORITY = _Tracked(
+    "priority",
+    Priority,
+    ActivityPriority,
+    "reason",
+    Kind.PRIORITY,
+    "changed the priority to {new}",
+    "{title}: priority {old} → {new}",
+)
+
+
+def _set_tracked(tracked: _Tracked, *, actor: User | None, activity: Activity, value: str, note: str = ""):
+    """Write the field, its history row and thread entry; the caller holds the row lock."""
+    _check_choice(value, tracked.choices, tracked.field)
+    previous = getattr(activity, tracked.field)
+    setattr(activity, tracked.field, value)
+    activity.save(update_fields=[tracked.field, "updated_at"])
+    note = note.strip()
+    tracked.history.objects.create(
         organization_id=activity.organization_id,
         activity=activity,
-        status=status,
         changed_by=actor,
-        notes=notes.strip(),
+        **{tracked.field: value, tracked.note_field: note},
     )
-    entry = _record(activity, Kind.STATUS, actor, notes.strip(), **{"from": previous, "to": status})
+    entry = _record(activity, tracked.kind, actor, note, **{"from": previous, "to": value})
+    old, new = tracked.choices(previous).label, tracked.choices(value).label
     notify(
         recipients=[activity.assigned_to],
         actor=actor,
-        verb=f"moved to {Status(status).label}",
+        verb=tracked.verb.format(new=new),
         target=activity,
-        description=f"{activity.title}: {Status(previous).label} → {Status(status).label}",
+        description=tracked.description.format(title=activity.title, old=old, new=new),
     )
     return activity, entry
+
+
+def _set_status(*, actor: User | None, activity: Activity, status: str, notes: str = ""):
+    return _set_tracked(_STATUS, actor=actor, activity=activity, value=status, note=notes)
 
 
 def _set_priority(*, actor: User | None, activity: Activity, priority: str, reason: str = ""):
-    _check_choice(priority, Priority, "priority")
-    previous = activity.priority
-    activity.priority = priority
-    activity.save(update_fields=["priority", "updated_at"])
-    ActivityPriority.objects.create(
-        organization_id=activity.organization_id,
-        activity=activity,
-        priority=priority,
-        changed_by=actor,
-        reason=reason.strip(),
-    )
-    entry = _record(activity, Kind.PRIORITY, actor, reason.strip(), **{"from": previous, "to": priority})
-    notify(
-        recipients=[activity.assigned_to],
-        actor=actor,
-        verb=f"changed the priority to {Priority(priority).label}",
-        target=activity,
-        description=f"{activity.title}: priority {Priority(previous).label} → {Priority(priority).label}",
-    )
-    return activity, entry
+    return _set_tracked(_PRIORITY, actor=actor, activity=activity, value=priority, note=reason)
 
 
 def _set_assignee(*, actor: User | None, activity: Activity, assignee: User | None, note: str = ""):

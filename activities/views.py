@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from activities import selectors, services
 from activities.forms import ActivityForm, AssignForm, CommentForm, PriorityForm, StatusForm, TagForm
 from activities.models import ActivityType, Priority, Status
+from activities.origins import origins_of
 from activities.selectors import SORT_LABELS, ActivityFilters
 from nexus.errors import error_text
 from nexus.forms import apply_validation_error
@@ -27,6 +28,7 @@ from nexus.pagination import CappedPaginator
 from nexus.permissions import Action, can, require
 
 PAGE_SIZE = 25
+BOARD_MAX_OFFSET = 10_000
 
 
 def _get_activity_for_user(request, pk):
@@ -68,19 +70,67 @@ def activity_list(request):
 
 @login_required
 def board(request):
+    """The board. `?column=<status>&offset=<n>` answers (htmx) the next cards of one column;
+    `?shown=<status>:<n>,...` renders more than a page of those columns (a refresh keeps what was loaded)."""
     require(request.user, Action.VIEW_ACTIVITIES)
     filters, errors = _filters_or_errors(request)
     if filters.sort == selectors.DEFAULT_SORT and "sort" not in request.GET:
         filters.sort = "priority"
-    columns = selectors.board_for(user=request.user, filters=filters)
-    context = {"columns": columns, "filters": filters, "filter_errors": errors, "view": "board"}
+    column, offset, shown, paging_errors = _board_paging(request.GET)
+    errors.update(paging_errors)
+    context = {"filters": filters, "filter_errors": errors, "view": "board", "statuses": Status.choices}
+    status = 400 if errors else 200
+    if column is not None and not errors:
+        context["column"] = selectors.board_column_page(
+            user=request.user, filters=filters, status=column, offset=offset
+        )
+        return render(request, "activities/board.html#cards", context)
+    context["columns"] = columns = selectors.board_for(user=request.user, filters=filters, shown=shown)
+    _add_more_links(columns)
     if request.htmx and request.htmx.target == "board":
         template_name = "activities/board.html#board"
-        context["statuses"] = Status.choices  # The cards' move forms.
     else:
         template_name = "activities/board.html"
         context.update(_filter_context(request))
-    return render(request, template_name, context, status=400 if errors else 200)
+    return render(request, template_name, context, status=status)
+
+
+def _add_more_links(columns: list[dict]) -> None:
+    """Each column's `more_shown`: the `shown` value of the same board with a page more of that column.
+
+    It is the "load more" link's target without JavaScript; with it, the link fetches just the next cards.
+    """
+    loaded = {column["status"]: column["next_offset"] for column in columns}
+    for column in columns:
+        wanted = {**loaded, column["status"]: loaded[column["status"]] + selectors.BOARD_PAGE_SIZE}
+        column["more_shown"] = ",".join(
+            f"{status}:{number}" for status, number in wanted.items() if number > selectors.BOARD_PAGE_SIZE
+        )
+
+
+def _board_paging(query) -> tuple[str | None, int, dict[str, int], dict[str, list[str]]]:
+    """(column, offset, shown, errors) from the board's query string; see `board`."""
+    errors: dict[str, list[str]] = {}
+    column = query.get("column") or None
+    if column is not None and column not in selectors.BOARD_COLUMNS:
+        errors["column"] = [f"Unknown column {column[:50]!r}; choose from {', '.join(selectors.BOARD_COLUMNS)}."]
+    offset = 0
+    if query.get("offset"):
+        try:
+            offset = int(query["offset"])
+        except ValueError:
+            offset = -1
+        if not 0 <= offset <= BOARD_MAX_OFFSET:
+            errors["offset"] = [f"offset must be a whole number from 0 to {BOARD_MAX_OFFSET}."]
+            offset = 0
+    shown: dict[str, int] = {}
+    for part in filter(None, (query.get("shown") or "").split(",")):
+        name, _, number = part.partition(":")
+        if name not in selectors.BOARD_COLUMNS or not number.isdigit():
+            errors["shown"] = ["shown must list <status>:<number of cards>, separated by commas."]
+            break
+        shown[name] = int(number)
+    return column, offset, shown, errors
 
 
 def _detail_context(request, activity) -> dict:
@@ -88,6 +138,7 @@ def _detail_context(request, activity) -> dict:
     return {
         "activity": activity,
         "entries": selectors.thread_of(activity=activity),
+        "origins": origins_of(activity),
         "comment_form": CommentForm(),
         "status_form": StatusForm(initial={"status": activity.status}),
         "priority_form": PriorityForm(initial={"priority": activity.priority}),

@@ -36,7 +36,7 @@ from nexus.errors import error_text
 from nexus.frames import CLOSE_TOO_LARGE, FrameError, FrameTooLarge, dumps, parse_frame
 from nexus.notify import unread_count
 from nexus.permissions import Action, can
-from nexus.realtime import organization_group, user_group
+from nexus.realtime import MAX_SUBSCRIPTIONS, organization_group, topic_checker, topic_group, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.tokens, self.refilled = float(settings.WS_FRAME_BURST), time.monotonic()
         self.typing_sent: dict[int, float] = {}
+        self.subscriptions: set[str] = set()  # Topic groups of what the page shows (see nexus.realtime).
         # Whether this tab is in the person's count of tabs: not while Redis is down (its first ping
         # after Redis returns counts it in), so that its disconnect never counts out another tab.
         self.counted = False
@@ -196,6 +197,38 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def client_ping(self, frame):
         await self._count_in(presence.heartbeat if self.counted else presence.connected)
         await self.send_json({"type": "pong", "id": frame.get("id")})
+
+    async def client_subscribe(self, frame):
+        """{"type": "subscribe", "topic": name, "id": pk}: follow one object the page shows (an activity's
+        timeline). Answered with "subscribed"; an unknown topic, or an object the user may not follow (of another
+        organization, or none at all: the same answer), gets an error frame."""
+        topic, pk = self._topic_of(frame)
+        group = topic_group(topic, pk)
+        if group not in self.subscriptions:
+            if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+                raise FrameError(f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket; unsubscribe first.")
+            if not await database_sync_to_async(topic_checker(topic))(self.user, pk):
+                raise FrameError(f"No such {topic}, or you may not follow it.")
+            self.subscriptions.add(group)
+            self.groups_joined.append(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json({"type": "subscribed", "topic": topic, "id": pk})
+
+    async def client_unsubscribe(self, frame):
+        """{"type": "unsubscribe", "topic": name, "id": pk}: the page no longer shows it."""
+        topic, pk = self._topic_of(frame)
+        group = topic_group(topic, pk)
+        if group in self.subscriptions:
+            self.subscriptions.discard(group)
+            self.groups_joined.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.send_json({"type": "unsubscribed", "topic": topic, "id": pk})
+
+    def _topic_of(self, frame: dict) -> tuple[str, int]:
+        topic = frame.get("topic")
+        if not isinstance(topic, str) or topic_checker(topic) is None:
+            raise FrameError(f"Unknown topic {str(topic)[:50]!r}.")
+        return topic, _int_field(frame, "id")
 
     async def client_presence_query(self, frame):
         """{"type": "presence.query", "users": [ids]}: a "presence" frame for those of the organization's people.

@@ -8,6 +8,11 @@ class MachinesConfig(AppConfig):
 
     def ready(self):
         from activities.models import Activity
+        from activities.origins import register_origin_provider
+        from machines.origins import incident_origins
+
+        # An incident's activity shows its machine and incident; activities offer the extension point, machines fill it.
+        register_origin_provider("machines.incident", incident_origins)
 
         # Resolving an incident's activity closes the incident (DESIGN.md, the event path, step 5). Activities
         # know nothing of machines, so machines listen.

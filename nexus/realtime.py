@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+from collections.abc import Callable
 
 import redis
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -33,6 +34,29 @@ def organization_group(organization_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+# Topics a socket subscribes to while its page shows one object (an activity's timeline): fragments that
+# only such a page can swap in go to the topic's group, not to the whole organization. A lower app offers a
+# topic with a check of who may follow which object; the socket consumer asks it, knowing no app's models.
+MAX_SUBSCRIPTIONS = 20
+_topics: dict[str, Callable[[object, int], bool]] = {}
+
+
+def register_topic(name: str, may_follow: Callable[[object, int], bool]) -> None:
+    """Offer `name` to sockets; `may_follow(user, pk)` (sync, may query) says whether the user may follow pk.
+
+    It must answer False for an object of another organization, exactly as for one that does not exist.
+    """
+    _topics[name] = may_follow
+
+
+def topic_checker(name: str) -> Callable[[object, int], bool] | None:
+    return _topics.get(name)
+
+
+def topic_group(name: str, pk: int) -> str:
+    return f"{name}.{pk}"
 
 
 def _socket_event_loop():

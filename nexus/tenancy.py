@@ -6,6 +6,8 @@ goes through `scoped()` or `get_for_org_or_404()`, so an object of another
 organization is a 404 and never a 403 that would confirm it exists.
 """
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
@@ -60,3 +62,24 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def check_same_organization(organization_id: int, *, active: Iterable[str] = (), **related: tuple[object, str]) -> None:
+    """Raise one ValidationError naming each field whose related objects are not all of the organization.
+
+    `related` maps a form field to (objects, message): None (nothing chosen), one
+    model instance or an iterable of them. Fields named in `active` hold people
+    who must also be active (an assignee, a manager; a team may keep someone
+    deactivated later, so its check is separate).
+    """
+    active = set(active)
+    errors = {}
+    for name, (objects, message) in related.items():
+        if objects is None:
+            continue
+        if isinstance(objects, models.Model):
+            objects = [objects]
+        if any(obj.organization_id != organization_id or (name in active and not obj.is_active) for obj in objects):
+            errors[name] = message
+    if errors:
+        raise ValidationError(errors)

@@ -16,6 +16,7 @@ from activities.models import Activity
 from nexus.notify import notify
 from nexus.permissions import Action, require
 from nexus.realtime import organization_group, send_event_on_commit
+from nexus.tenancy import check_same_organization
 from projects.models import Project, ProjectStatus
 
 EDITABLE_FIELDS = {"name", "description", "status", "start_date", "end_date", "manager"}
@@ -31,15 +32,13 @@ def _check_same_organization(
     team_members: Iterable[User] = (),
     activities: Iterable[Activity] = (),
 ) -> None:
-    errors = {}
-    if manager is not None and (manager.organization_id != organization_id or not manager.is_active):
-        errors["manager"] = "Choose an active member of your organization as the manager."
-    if any(member.organization_id != organization_id for member in team_members):
-        errors["team_members"] = "Choose team members of your organization."
-    if any(activity.organization_id != organization_id for activity in activities):
-        errors["activities"] = "Choose activities of your organization."
-    if errors:
-        raise ValidationError(errors)
+    check_same_organization(
+        organization_id,
+        active=["manager"],
+        manager=(manager, "Choose an active member of your organization as the manager."),
+        team_members=(team_members, "Choose team members of your organization."),
+        activities=(activities, "Choose activities of your organization."),
+    )
 
 
 def _check_newcomers_active(team_members: Iterable[User], already_on_team: Iterable[int] = ()) -> None:

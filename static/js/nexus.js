@@ -1,4 +1,4 @@
-/* Nexus page glue: the one socket per tab, toasts, badges, chat, board drag and drop. No framework.
+/* Nexus page glue: the one socket per tab, toasts, badges, chat. No framework; the board has static/js/activities.js.
  *
  * The socket reconnects by itself after any drop (sleep, network change, server
  * restart) with backoff, and pings so that a dead connection is noticed. HTML
@@ -536,40 +536,7 @@
     refreshMachineParts(function () { return true; });
   });
 
-  // ---- Board: drag a card onto a column to change its status ------------------
-  // The move form on each card does the same without dragging (touch screens, no JavaScript).
-  var dragged = null;
-  document.addEventListener("dragstart", function (event) {
-    var card = event.target.closest && event.target.closest("[data-move-url]");
-    if (!card) return;
-    dragged = card;
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", card.id);
-  });
-  document.addEventListener("dragover", function (event) {
-    var column = dragged && event.target.closest && event.target.closest("[data-drop-status]");
-    if (!column) return;
-    event.preventDefault();
-    column.classList.add("drop-over");
-  });
-  document.addEventListener("dragleave", function (event) {
-    var column = event.target.closest && event.target.closest("[data-drop-status]");
-    if (column) column.classList.remove("drop-over");
-  });
-  document.addEventListener("drop", function (event) {
-    var column = dragged && event.target.closest && event.target.closest("[data-drop-status]");
-    if (!column) return;
-    event.preventDefault();
-    column.classList.remove("drop-over");
-    var card = dragged;
-    dragged = null;
-    if (card.closest("[data-drop-status]") === column) return;
-    column.appendChild(card);
-    window.htmx.ajax("POST", card.dataset.moveUrl, {
-      source: card, swap: "none", values: { status: column.dataset.dropStatus }
-    });
-  });
-  document.addEventListener("dragend", function () { dragged = null; });
+  // ---- Board: static/js/activities.js (drag and drop, tabs on a phone, load more) --------------------
 
   connect();
 })();

@@ -11,7 +11,7 @@ from notifications.models import Notification
 
 from activities import services
 from activities.models import Activity, ActivityComment, ActivityPriority, ActivityStatus, ActivityType, Status, Tag
-from nexus.realtime import organization_group
+from nexus.realtime import organization_group, topic_group
 
 pytestmark = pytest.mark.django_db
 
@@ -91,9 +91,11 @@ def test_it_records_status_changes_and_notifies_the_assignee(
     entry = activity.comments.get(kind=Kind.STATUS)
     assert entry.data == {"from": "planned", "to": "completed"} and entry.body == "Done early"
     assert "moved to Completed" in _notified(bob)
+    # The thread's new entry goes only to pages showing that thread; the organization hears it changed.
     org = organization_group(maria.organization_id)
-    fragments = [e for g, e in broadcasts if g == org and e["type"] == "hub.fragment"]
-    assert len(fragments) == 1
+    assert [g for g, e in broadcasts if e["type"] == "hub.fragment"] == [topic_group("activity", activity.pk)]
+    fragments = [e for g, e in broadcasts if e["type"] == "hub.fragment"]
+    assert {g for g, e in broadcasts if e["type"] == "hub.json" and e["payload"]["type"] == "activity.changed"} == {org}
     assert f"beforeend:#thread-{activity.pk}" in fragments[0]["html"]
     assert f'id="entry-{entry.pk}"' in fragments[0]["html"]
     changed = [
