@@ -97,8 +97,8 @@
     if (!far) { pending = 0; dividerRead = true; }
     jump.hidden = !far;
     pill.hidden = pending === 0;
-    pill.querySelector(".new-pill-count").textContent = String(pending);
-    pill.querySelector(".new-pill-plural").hidden = pending === 1;
+    var label = pending + (pending === 1 ? " new message" : " new messages");
+    if (pill.textContent !== label) pill.textContent = label;
   }
 
   function toBottom() {
