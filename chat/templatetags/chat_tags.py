@@ -1,6 +1,7 @@
 """Template helpers for chat: message times, reaction summaries, emoji images and the reaction palette."""
 
 from django import template
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -54,7 +55,13 @@ def system_banners(context) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not can(user, Action.CHAT):
         return {"banners": []}
-    return {"banners": list(system_messages_for(user=user)[:20]), "csrf_token": context.get("csrf_token")}
+    try:
+        banners = list(system_messages_for(user=user)[:20])
+    except DatabaseError:
+        # The page may be the error page of a database that is down; it must still render. The socket
+        # brings the banners once the database answers again.
+        banners = []
+    return {"banners": banners, "csrf_token": context.get("csrf_token")}
 
 
 @register.simple_tag
