@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -265,6 +265,24 @@ def reaction_summary(*, message: Message) -> list[dict]:
     return list(summary.values())
 
 
+def first_unread_id(*, membership: Membership | None) -> int | None:
+    """The first top-level message the member has not read (others' and not deleted), where "New messages" goes."""
+    if membership is None:
+        return None
+    return (
+        Message.objects.filter(
+            conversation_id=membership.conversation_id,
+            parent__isnull=True,
+            deleted_at__isnull=True,
+            id__gt=membership.last_read_message_id or 0,
+        )
+        .exclude(sender_id=membership.user_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
 def last_read_of_others(*, conversation: Conversation, user: User) -> int | None:
     """How far the other person of a direct conversation has read ("Seen")."""
     if not conversation.is_direct:
@@ -306,8 +324,22 @@ def search_messages(*, user: User, query: str, limit: int = 50) -> list[Message]
 # System messages
 
 
+# Banners by importance: the page shows the first one and "+N more" for the rest.
+BANNER_SEVERITY = {
+    SystemMessage.Level.ERROR: 0,
+    SystemMessage.Level.WARNING: 1,
+    SystemMessage.Level.INFO: 2,
+    SystemMessage.Level.SUCCESS: 3,
+}
+
+
+def banner_rank(level: str) -> int:
+    return BANNER_SEVERITY.get(level, len(BANNER_SEVERITY))
+
+
 def system_messages_for(*, user: User, include_dismissed: bool = False) -> QuerySet[SystemMessage]:
-    """Unexpired banners addressed to the person (broadcast or targeted), newest first."""
+    """Unexpired banners addressed to the person (broadcast or targeted), not dismissed by them unless asked:
+    the most severe first, the newest first among equals."""
     now = timezone.now()
     queryset = scoped(SystemMessage, user.organization).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
@@ -318,7 +350,12 @@ def system_messages_for(*, user: User, include_dismissed: bool = False) -> Query
     )
     if not include_dismissed:
         queryset = queryset.exclude(dismissals__user=user)
-    return queryset.order_by("-created_at", "-id")
+    severity = Case(
+        *(When(message_type=level, then=Value(rank)) for level, rank in BANNER_SEVERITY.items()),
+        default=Value(len(BANNER_SEVERITY)),
+        output_field=IntegerField(),
+    )
+    return queryset.order_by(severity, "-created_at", "-id")
 
 
 def system_messages_of(*, organization) -> QuerySet[SystemMessage]:

@@ -901,13 +901,14 @@ def dismiss_system_message(*, user: User, system_message: SystemMessage) -> None
 
 
 @transaction.atomic
-def expire_system_message(*, actor: User, system_message: SystemMessage) -> SystemMessage:
-    """Take a banner down for everyone now."""
-    require(actor, Action.BROADCAST_UPDATE)
-    if system_message.organization_id != actor.organization_id:
-        raise PermissionDenied("That message is not of your organization.")
+def expire_system_message(*, actor: User | None, system_message: SystemMessage) -> SystemMessage:
+    """Take a banner down for everyone now. `actor` None is the system itself (commands, higher apps)."""
+    if actor is not None:
+        require(actor, Action.BROADCAST_UPDATE)
+        if system_message.organization_id != actor.organization_id:
+            raise PermissionDenied("That message is not of your organization.")
     system_message.expires_at = timezone.now()
     system_message.save(update_fields=["expires_at"])
     html = f'<div id="system-message-{system_message.pk}" hx-swap-oob="delete"></div>'
-    send_event_on_commit([organization_group(actor.organization_id)], {"type": "hub.fragment", "html": html})
+    send_event_on_commit([organization_group(system_message.organization_id)], {"type": "hub.fragment", "html": html})
     return system_message

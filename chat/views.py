@@ -99,6 +99,9 @@ def conversation(request, pk):
     page = selectors.messages_page(conversation=current)
     context = _page_context(request, current)
     members = list(selectors.members_of(conversation=current)) if not current.is_channel or membership else []
+    first_unread = selectors.first_unread_id(membership=membership)
+    if first_unread and page.items and first_unread < page.items[0].pk:
+        first_unread = page.items[0].pk  # Unread goes back further than the page: the divider opens it.
     context.update(
         {
             "membership": membership,
@@ -106,6 +109,7 @@ def conversation(request, pk):
             "page": page.items,
             "has_older": page.has_older,
             "seen_up_to": selectors.last_read_of_others(conversation=current, user=request.user),
+            "first_unread": first_unread,
             "members": members,
             "member_count": len(members) if members else current.memberships.count(),
             "form": MessageForm(),

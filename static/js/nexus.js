@@ -144,8 +144,64 @@
     toast(type.indexOf("text/plain") === 0 ? xhr.responseText : "That did not work (" + xhr.status + ").");
   });
 
-  // ---- Banners (system messages) expire in the page too ---------------------
+  // ---- Banners (system messages) -------------------------------------------
+  // The page shows the most important banner (severity, then the newest: data-rank, data-created) and a
+  // "+N more" button that opens the rest. Banners come with the page and over the socket (new ones, and
+  // all of them again on every connect, which dedupe drops); whatever changes the list, it is put back in
+  // order here. Dismissing is stored on the server, so a dismissed banner stays away on every page.
 
+  var banners = document.getElementById("system-banners");
+
+  function bannerOrder(a, b) {
+    return (Number(a.dataset.rank) - Number(b.dataset.rank)) ||
+      (Number(b.dataset.created) - Number(a.dataset.created)) ||
+      (Number(b.id.replace(/\D/g, "")) - Number(a.id.replace(/\D/g, "")));
+  }
+
+  function arrangeBanners() {
+    if (!banners) return;
+    var items = Array.prototype.slice.call(banners.querySelectorAll(":scope > .banner"));
+    var sorted = items.slice().sort(bannerOrder);
+    // Move only when the order is wrong, so that a screen reader does not hear the same banners again.
+    if (sorted.some(function (item, index) { return item !== items[index]; })) {
+      sorted.forEach(function (item) { banners.appendChild(item); });
+    }
+    var more = document.getElementById("banners-more");
+    if (!more) {
+      more = document.createElement("button");
+      more.type = "button";
+      more.className = "banners-more";
+      more.id = "banners-more";
+      more.setAttribute("aria-controls", "system-banners");
+      more.dataset.testid = "banners-more";
+    }
+    if (more.parentNode !== banners || banners.lastElementChild !== more) banners.appendChild(more);
+    var extra = sorted.length - 1;
+    if (extra < 1) banners.classList.remove("expanded");
+    var expanded = banners.classList.contains("expanded");
+    more.hidden = extra < 1;
+    more.setAttribute("aria-expanded", expanded ? "true" : "false");
+    var label = expanded ? "Show fewer" : "+" + extra + " more";
+    if (more.textContent !== label) more.textContent = label;
+  }
+
+  if (banners) {
+    arrangeBanners();
+    new MutationObserver(arrangeBanners).observe(banners, { childList: true });
+    banners.addEventListener("click", function (event) {
+      if (!event.target.closest("#banners-more")) return;
+      banners.classList.toggle("expanded");
+      arrangeBanners();
+    });
+    // A dismissed banner goes at once; the socket's delete frame (to the person's other tabs) finds it gone.
+    document.addEventListener("htmx:afterRequest", function (event) {
+      var form = event.detail.elt;
+      var banner = form && form.closest && form.closest("#system-banners > .banner");
+      if (banner && event.detail.successful) banner.remove();
+    });
+  }
+
+  // Banners expire in the page too.
   setInterval(function () {
     var now = Date.now();
     document.querySelectorAll("#system-banners [data-expires]").forEach(function (banner) {

@@ -281,36 +281,40 @@ def test_it_refuses_bad_arguments(demo_people):
 # populate_system_messages
 
 
-def test_it_creates_the_demo_banners_in_every_organization(demo_people):
+def test_it_creates_one_short_demo_banner_in_every_organization(demo_people):
     output = _run("populate_system_messages")
-    assert "6 banners created, 0 already there" in output
+    assert "2 banners created, 0 already there" in output
     acme = SystemMessage.objects.filter(organization=_acme())
-    welcome = acme.get(key="demo:welcome")
-    assert (welcome.is_broadcast, welcome.expires_at, welcome.message_type) == (True, None, "info")
-    shutdown = acme.get(key="demo:power-shutdown")
+    (shutdown,) = acme
+    assert shutdown.key == "demo:power-shutdown"
     assert shutdown.is_broadcast and shutdown.message_type == "warning"
+    assert len(shutdown.title) + len(shutdown.content) < 80  # One line on a desktop page.
     assert timedelta(days=2) < shutdown.expires_at - timezone.now() < timedelta(days=5)
     assert shutdown.created_by.username == "maria"
-    review = acme.get(key="demo:oee-review")
-    assert not review.is_broadcast
-    assert list(review.target_users.values_list("username", flat=True)) == ["maria"]
-    maria, sam = User.objects.get(username="maria"), User.objects.get(username="sam")
-    assert set(selectors.system_messages_for(user=maria).values_list("key", flat=True)) == {
-        "demo:welcome",
-        "demo:power-shutdown",
-        "demo:oee-review",
-    }
-    assert set(selectors.system_messages_for(user=sam).values_list("key", flat=True)) == {
-        "demo:welcome",
-        "demo:power-shutdown",
-    }
-    # Globex has no manager and no maria: its administrator gets the note and signs the warning.
-    globex = SystemMessage.objects.filter(organization__slug="globex")
-    assert list(globex.get(key="demo:oee-review").target_users.values_list("username", flat=True)) == ["mallory"]
-    assert globex.get(key="demo:power-shutdown").created_by.username == "mallory"
-    assert not SystemMessage.target_users.through.objects.exclude(
-        user__organization=F("systemmessage__organization")
-    ).exists()
+    for username in ("maria", "sam"):
+        user = User.objects.get(username=username)
+        assert list(selectors.system_messages_for(user=user).values_list("key", flat=True)) == ["demo:power-shutdown"]
+    # Globex has no maria: its administrator signs the warning.
+    globex = SystemMessage.objects.get(organization__slug="globex")
+    assert globex.created_by.username == "mallory"
+
+
+def test_it_takes_down_the_demo_banners_of_earlier_versions(demo_people):
+    from chat import services
+
+    maria = User.objects.get(username="maria")
+    old = services.create_system_message(
+        organization=_acme(), title="Welcome to Nexus", is_broadcast=True, key="demo:welcome"
+    )
+    output = _run("populate_system_messages")
+    assert "1 old demo banners taken down" in output
+    assert list(selectors.system_messages_for(user=maria).values_list("key", flat=True)) == ["demo:power-shutdown"]
+    old.refresh_from_db()
+    taken_down_at = old.expires_at
+    assert taken_down_at is not None
+    assert "taken down" not in _run("populate_system_messages")
+    old.refresh_from_db()
+    assert old.expires_at == taken_down_at
 
 
 def test_it_changes_no_banners_when_run_twice(demo_people):
@@ -320,7 +324,7 @@ def test_it_changes_no_banners_when_run_twice(demo_people):
     output = _run("populate_system_messages", seed=7)
     assert list(SystemMessage.objects.order_by("pk").values()) == first
     assert sorted(SystemMessage.target_users.through.objects.values_list("systemmessage_id", "user_id")) == targets
-    assert "0 banners created, 6 already there" in output
+    assert "0 banners created, 2 already there" in output
 
 
 # populate_all
@@ -337,7 +341,7 @@ def test_it_runs_the_chat_commands_in_populate_all(db):
     chat_made = Conversation.objects.filter(organization__slug="acme").exclude(key__startswith="machine:")
     assert chat_made.count() == 10
     assert Message.objects.filter(conversation__in=chat_made).count() == _scripted_count("acme") + 40
-    assert SystemMessage.objects.count() == 6
+    assert SystemMessage.objects.count() == 2  # One demo banner per organization.
     messages = Message.objects.count()
     again = _run("populate_all")
     assert Message.objects.count() == messages

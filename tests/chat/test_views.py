@@ -212,3 +212,130 @@ def test_markup_in_file_names_topics_and_banners_renders_as_text(client_for, mar
     for page in pages:
         assert "<img src=x" not in page
     assert all("&lt;img src=x" in page for page in pages)
+
+
+# The app layout: the "New messages" divider, the panes' controls, counts that mean something
+
+
+def _divider_position(html: str) -> int:
+    return html.index('data-testid="new-messages-divider"')
+
+
+def test_it_puts_the_new_messages_divider_before_the_first_unread_message(client_for, maria, bob, crew):
+    first = services.send_message(sender=bob, conversation=crew, content="read already")
+    services.mark_read(user=maria, conversation=crew, up_to=first.pk)
+    services.send_message(sender=maria, conversation=crew, content="my own reply")
+    unread = services.send_message(sender=bob, conversation=crew, content="first unread")
+    services.send_message(sender=bob, conversation=crew, content="second unread")
+    html = client_for(maria).get(reverse("chat:conversation", args=[crew.pk])).content.decode()
+    assert html.count('data-testid="new-messages-divider"') == 1
+    assert html.index("my own reply") < _divider_position(html) < html.index(f'id="message-{unread.pk}"')
+    # Bob's first unread is Maria's reply: his own messages never are.
+    html = client_for(bob).get(reverse("chat:conversation", args=[crew.pk])).content.decode()
+    assert html.index(f'id="message-{first.pk}"') < _divider_position(html) < html.index("my own reply")
+
+
+def test_the_divider_opens_the_page_when_the_unread_go_back_further(client_for, maria, bob, crew):
+    for n in range(55):
+        Message.objects.create(
+            organization=crew.organization, conversation=crew, sender=bob, content=f"m{n}", content_html=f"<p>m{n}</p>"
+        )
+    html = client_for(maria).get(reverse("chat:conversation", args=[crew.pk])).content.decode()
+    first_shown = selectors.messages_page(conversation=crew).items[0].pk
+    assert _divider_position(html) < html.index(f'id="message-{first_shown}"')
+    assert _divider_position(html) > html.index('data-testid="load-older"')
+
+
+def test_the_room_has_its_pane_controls_and_the_jump_and_pill(client_for, maria, crew):
+    html = client_for(maria).get(reverse("chat:conversation", args=[crew.pk])).content.decode()
+    for test_id in ("chat-layout", "back-to-conversations", "show-members", "back-to-messages", "jump-latest"):
+        assert f'data-testid="{test_id}"' in html
+    assert 'data-testid="new-messages-pill"' in html and 'data-pane="room"' in html
+    assert "css/chat.css" in html and "js/chat.js" in html
+
+
+def test_channels_to_join_show_a_member_count_only_when_there_are_members(client_for, maria, bob, carol):
+    empty = services.get_or_create_channel(organization=maria.organization, key="machine:1", name="machine-Press")
+    busy = services.create_channel(actor=bob, name="quality")
+    services.join_channel(user=carol, conversation=busy)
+    html = client_for(maria).get(reverse("chat:index") + "?list=1").content.decode()
+    joinable = html[html.index("Channels to join") : html.index('sidebar-head">People')]
+    assert "#machine-Press</span></a>" in joinable and "#quality</span> " in joinable
+    assert ">2 members<" in joinable and ">0<" not in joinable and "0 member" not in joinable
+    assert empty.pk and busy.pk
+
+
+def test_reactions_and_the_palette_render_as_images_named_by_the_emoji(client_for, maria, bob, crew):
+    message = services.send_message(sender=bob, conversation=crew, content="Done")
+    services.toggle_reaction(user=maria, message=message, emoji="👍")
+    services.toggle_reaction(user=bob, message=message, emoji="★")  # Not on the sheet: its character.
+    html = client_for(maria).get(reverse("chat:conversation", args=[crew.pk])).content.decode()
+    reactions = html[html.index(f'id="reactions-{message.pk}"') :]
+    reactions = reactions[: reactions.index("</div>")]
+    assert '<span class="emoji emoji-img" role="img" aria-label="👍"' in reactions
+    assert '<span class="emoji emoji-text">★</span>' in reactions
+    assert html.count('class="emoji-btn"') == 8 and 'aria-label="React 👍"' in html
+
+
+# Banners: the most important one shows, "+N more" opens the rest, dismissals stay
+
+
+def _banner(maria, title, level="info", **extra):
+    return services.create_system_message(
+        actor=maria, organization=maria.organization, title=title, message_type=level, is_broadcast=True, **extra
+    )
+
+
+def test_banners_come_most_severe_first_then_newest_with_a_count_of_the_rest(client_for, maria, carol):
+    old_info = _banner(maria, "Old info")
+    warning = _banner(maria, "Press 4 slow", "warning")
+    error = _banner(maria, "Line 3 stopped", "error")
+    new_info = _banner(maria, "Canteen closes at 14:00")
+    success = _banner(maria, "Audit passed", "success")
+    expected = [error, warning, new_info, old_info, success]
+    assert list(selectors.system_messages_for(user=carol)) == expected
+    html = client_for(carol).get(reverse("chat:banners")).content.decode()
+    positions = [html.index(f'id="system-message-{banner.pk}"') for banner in expected]
+    assert positions == sorted(positions)
+    assert 'data-testid="banners-more"' in html and ">+4 more</button>" in html
+    assert f'id="system-message-{error.pk}"' in html and 'data-rank="0"' in html
+    # Every page brings them, not only the socket: the page does not jump when they arrive.
+    page = client_for(carol).get(reverse("chat:search")).content.decode()
+    box = page[page.index('id="system-banners"') :]
+    assert box.index(f'id="system-message-{error.pk}"') < box.index('id="flash-messages"')
+    assert ">+4 more</button>" in box
+
+
+def test_one_banner_has_no_more_button_and_none_has_an_empty_box(client_for, maria, carol):
+    client = client_for(carol)
+    assert (
+        'id="system-banners" data-dedupe aria-live="polite"></div>'
+        in client.get(reverse("chat:search")).content.decode()
+    )
+    _banner(maria, "Only one")
+    html = client.get(reverse("chat:banners")).content.decode()
+    assert "Only one" in html and "banners-more" not in html
+
+
+def test_a_dismissed_banner_stays_away_on_every_page_for_that_person_only(client_for, maria, bob, carol):
+    first, second = _banner(maria, "First"), _banner(maria, "Second", "warning")
+    client = client_for(carol)
+    assert client.post(reverse("chat:dismiss-system-message", args=[second.pk]), **HTMX).status_code == 204
+    for url in (reverse("chat:banners"), reverse("chat:search"), reverse("notifications")):
+        html = client.get(url).content.decode()
+        assert f'id="system-message-{first.pk}"' in html and f'id="system-message-{second.pk}"' not in html
+        assert "banners-more" not in html
+    assert ">+1 more</button>" in client_for(bob).get(reverse("chat:banners")).content.decode()
+
+
+def test_banners_rendered_with_the_page_carry_a_working_token_for_plain_posts(client_for, maria, carol):
+    banner = _banner(maria, "Plain")
+    client = client_for(carol)
+    client.handler.enforce_csrf_checks = True
+    html = client.get(reverse("chat:search")).content.decode()
+    box = html[html.index('id="system-banners"') :]
+    token = box.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    assert token
+    response = client.post(reverse("chat:dismiss-system-message", args=[banner.pk]), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert not selectors.system_messages_for(user=carol).exists()

@@ -15,42 +15,28 @@ MANAGERS = "<managers>"
 # The power shutdown is this many days from today; its banner comes down when the power is back.
 SHUTDOWN_IN_DAYS = 3
 
-# Authors are demo usernames of populate_users; None is the system itself. The key makes each banner
-# one per organization, however often this runs.
+# One short banner: every page shows it, so the demo should not fill the screen with them. The author is a demo
+# username of populate_users (None would be the system itself); the key makes it one per organization, however
+# often this runs.
 BANNERS = [
     {
-        "key": "demo:welcome",
-        "title": "Welcome to Nexus, the plant's coordination hub",
-        "content": "Activities, projects and chat in one place. Questions? Ask in #general.",
-        "message_type": SystemMessage.Level.INFO,
-        "audience": "everyone",
-        "author": None,
-    },
-    {
         "key": "demo:power-shutdown",
-        "title": "Planned power shutdown on {day}, 06:00-14:00",
-        "content": "The utility replaces our main transformer. All lines stop; the compressors and the server "
-        "room run on the generator. Shut your machines down by 05:45.",
+        "title": "Power shutdown {day}, 06:00-14:00",
+        "content": "Shut your machines down by 05:45.",
         "message_type": SystemMessage.Level.WARNING,
         "audience": "everyone",
         "author": "maria",
         "expires_in_days": SHUTDOWN_IN_DAYS,
     },
-    {
-        "key": "demo:oee-review",
-        "title": "Monthly OEE review moved to Thursday 15:00",
-        "content": "Managers: bring the top three downtime causes of your lines.",
-        "message_type": SystemMessage.Level.INFO,
-        "audience": MANAGERS,
-        "author": "alice",
-    },
 ]
+# Banners of earlier versions of this command; a database populated by one gets them taken down.
+RETIRED_KEYS = ["demo:welcome", "demo:oee-review"]
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo banners of every organization: a welcome to everyone, a warning that expires in a few "
-        "days and a note to the managers. Idempotent."
+        "Create the demo banner of every organization: a short warning to everyone that expires in a few days "
+        "(and take down the demo banners of earlier versions). Idempotent."
     )
 
     def add_arguments(self, parser):
@@ -60,9 +46,14 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         organizations = organizations_to_populate(options["organization"])
-        created = existing = skipped = 0
+        created = existing = skipped = retired = 0
         for organization in organizations:
             people = scoped(User, organization).filter(is_active=True).order_by("username")
+            now = timezone.now()
+            for old in scoped(SystemMessage, organization).filter(key__in=RETIRED_KEYS):
+                if old.expires_at is None or old.expires_at > now:
+                    services.expire_system_message(actor=None, system_message=old)
+                    retired += 1
             for spec in BANNERS:
                 if SystemMessage.objects.filter(organization=organization, key=spec["key"]).exists():
                     existing += 1
@@ -90,6 +81,7 @@ class Command(BaseCommand):
                 )
                 created += 1
         note = f" ({skipped} with nobody to address)" if skipped else ""
+        note += f", {retired} old demo banners taken down" if retired else ""
         self.stdout.write(
             self.style.SUCCESS(f"populate_system_messages: {created} banners created, {existing} already there{note}.")
         )
