@@ -17,6 +17,8 @@ import json
 import logging
 import time
 import weakref
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
@@ -121,7 +123,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.counted = False
         # One trip to the database thread for everything a new socket needs: in a storm of reconnects
         # every socket of the process queues for that one thread.
-        conversations, banners, came_online = await database_sync_to_async(_arrival)(user)
+        since = _banners_since(self.scope.get("query_string", b""))
+        conversations, banners, came_online = await database_sync_to_async(_arrival)(user, since)
         self.conversations = set(conversations)
         self.groups_joined = [user_group(user.pk), organization_group(user.organization_id)]
         self.groups_joined += [services.conversation_group(pk) for pk in self.conversations]
@@ -391,11 +394,11 @@ def _presence_change(count, user_id: int) -> bool | None:
         return None
 
 
-def _arrival(user) -> tuple[list[int], list[str], bool | None]:
+def _arrival(user, banners_since: datetime | None = None) -> tuple[list[int], list[str], bool | None]:
     """A new socket's conversations, banners, and whether it brought its person online (see _presence_change)."""
     return (
         list(selectors.conversation_ids_of(user_id=user.pk)),
-        _banners(user),
+        _banners(user, since=banners_since),
         _presence_change(presence.connected, user.pk),
     )
 
@@ -507,7 +510,24 @@ def _counts_frame(user, **extra) -> str:
     )
 
 
-def _banners(user) -> list[str]:
-    """The person's current banners as out-of-band fragments (the page drops any it shows already)."""
+# A page renders its banners and names that moment (`?banners_since=<unix seconds>`, whole seconds) to its first
+# socket, which then sends only banners created after it, less this margin; one sent twice is dropped by the page.
+BANNERS_SINCE_MARGIN = timedelta(seconds=2)
+
+
+def _banners_since(query_string: bytes) -> datetime | None:
+    """The moment of `?banners_since=`, or None (every banner is sent) when it is absent or not a sane time."""
+    values = parse_qs(query_string.decode("latin-1")).get("banners_since", [])
+    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 11:
+        return None
+    return datetime.fromtimestamp(int(values[0]), tz=UTC) - BANNERS_SINCE_MARGIN
+
+
+def _banners(user, since: datetime | None = None) -> list[str]:
+    """The person's current banners (created after `since`, if given) as out-of-band fragments (the page drops any
+    it shows already)."""
+    banners = selectors.system_messages_for(user=user)
+    if since is not None:
+        banners = banners.filter(created_at__gt=since)
     with timezone.override(user.organization.tzinfo):
-        return [services.system_message_fragment(item) for item in selectors.system_messages_for(user=user)[:20]]
+        return [services.system_message_fragment(item) for item in banners[:20]]

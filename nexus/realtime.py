@@ -56,7 +56,8 @@ def topic_checker(name: str) -> Callable[[object, int], bool] | None:
 
 
 def topic_group(name: str, pk: int) -> str:
-    return f"{name}.{pk}"
+    # Its own namespace: a topic named like another group ("user", "org") can never join a socket to that group.
+    return f"topic.{name}.{pk}"
 
 
 def _socket_event_loop():

@@ -56,6 +56,9 @@
   var everOpened = false;
   var lastFrameAt = 0;
   var reconnectTimer = null;
+  // The page came with the banners of its moment: its first socket asks only for newer ones. A reconnect
+  // asks for all again (it may have missed some; dedupe drops those the page has).
+  var bannersSince = (document.getElementById("system-banners") || { dataset: {} }).dataset.since || "";
 
   function connect() {
     if (!body.dataset.socket || (socket && socket.readyState <= 1)) return;
@@ -64,10 +67,12 @@
     if (navigator.onLine === false) { setConnection("closed"); return; }
     setConnection("connecting");
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + body.dataset.socket;
+    if (bannersSince) url += (url.indexOf("?") < 0 ? "?" : "&") + "banners_since=" + encodeURIComponent(bannersSince);
     var ws = new WebSocket(url);
     socket = ws;
     ws.onopen = function () {
       retries = 0;
+      bannersSince = "";
       lastFrameAt = Date.now();
       setConnection("open");
       var reconnected = everOpened;
@@ -146,9 +151,9 @@
 
   // ---- Banners (system messages) -------------------------------------------
   // The page shows the most important banner (severity, then the newest: data-rank, data-created) and a
-  // "+N more" button that opens the rest. Banners come with the page and over the socket (new ones, and
-  // all of them again on every connect, which dedupe drops); whatever changes the list, it is put back in
-  // order here. Dismissing is stored on the server, so a dismissed banner stays away on every page.
+  // "+N more" button that opens the rest. Banners come with the page and over the socket (new ones, those
+  // created since the page on its first connect, all of them again on a reconnect, which dedupe drops);
+  // whatever changes the list, it is put back in order here. Dismissing is stored on the server, so a dismissed banner stays away on every page.
 
   var banners = document.getElementById("system-banners");
 

@@ -1,6 +1,7 @@
 """The /ws/ socket: who may connect, which groups it joins, and how it answers frames."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -165,3 +166,43 @@ async def test_it_keeps_an_idle_socket_subscribed_past_the_redis_timeout(alice, 
         assert json.loads(await communicator.receive_from(timeout=5))["text"] == "still here"
     finally:
         await communicator.disconnect()
+
+
+async def test_a_pages_first_socket_sends_only_banners_newer_than_the_page(alice, maria):
+    """The page renders its banners and names that moment; its socket must not send them all again."""
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from chat import services as chat_services
+    from chat.models import SystemMessage
+
+    def banner(title, age):
+        made = chat_services.create_system_message(
+            organization=maria.organization, actor=maria, title=title, is_broadcast=True
+        )
+        SystemMessage.objects.filter(pk=made.pk).update(created_at=timezone.now() - age)
+        return made.pk
+
+    old = await sync_to_async(banner)("Shown with the page", timedelta(minutes=5))
+    new = await sync_to_async(banner)("Created since", timedelta(0))
+    page_moment = int((timezone.now() - timedelta(minutes=1)).timestamp())
+
+    async def banners_sent(query: str) -> set[int]:
+        cookie = await sync_to_async(_session_cookie)(alice)
+        socket = WebsocketCommunicator(application, f"/ws/{query}", headers=[ORIGIN, (b"cookie", cookie)])
+        connected, _ = await socket.connect(timeout=5)
+        assert connected
+        sent = set()
+        try:
+            while not await socket.receive_nothing(timeout=0.5):
+                text = await socket.receive_from()
+                sent |= {pk for pk in (old, new) if f'id="system-message-{pk}"' in text}
+        finally:
+            await socket.disconnect()
+        return sent
+
+    assert await banners_sent(f"?banners_since={page_moment}") == {new}
+    # A reconnect (no moment) and a moment that is no time get every banner, as before.
+    assert await banners_sent("") == {old, new}
+    assert await banners_sent("?banners_since=yesterday") == {old, new}
+    assert await banners_sent("?banners_since=99999999999999999999") == {old, new}
