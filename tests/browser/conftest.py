@@ -96,7 +96,7 @@ def console_errors(request):
     errors = ConsoleErrors()
     if "live_server" in request.fixturenames:
         # pytest-django's live server speaks only HTTP (WSGI): a page's socket is refused there by design.
-        errors.allow(r"WebSocket connection to '[^']*/ws/' failed")
+        errors.allow(r"WebSocket connection to '[^']*/ws/(\?[^']*)?' failed")
     yield errors
     unexpected = errors.unexpected()
     if unexpected:
