@@ -15,6 +15,8 @@ urlpatterns = [
     path("updates/", include("updates.urls")),
     path("machines/", include("machines.urls")),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/bell/", views.notifications_bell, name="notifications-bell"),
+    path("notifications/<int:pk>/read/", views.mark_notification_read, name="notification-read"),
     path("notifications/read/", views.mark_notifications_read, name="notifications-read"),
     path("notifications/read-all/", views.mark_all_notifications_read, name="notifications-read-all"),
     path("notifications/preferences/", views.notification_preferences, name="notification-preferences"),

@@ -4,21 +4,23 @@ Like urls.py and api.py this module is a composition root, so it may import the
 apps above `nexus`; no app imports it.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from notifications.models import Notification
 
 from accounts import selectors as accounts_selectors
 from accounts.models import UserProfile
 from activities import selectors as activity_selectors
 from chat import services as chat_services
 from chat.models import Message
-from nexus import notify
+from nexus import notifications_api, notify
 from nexus.errors import error_text
 from nexus.permissions import Action, can
 from projects import selectors as project_selectors
@@ -45,15 +47,83 @@ def home(request):
 
 # Notifications
 
+# The bell's panel shows this many of the newest; the notifications page has the rest.
+BELL_LATEST = 10
+BELL_PANEL = "bell-panel"
+
 
 def _target_url(notification) -> str:
+    """The page a notification leads to, or "" when it is about nothing that has one."""
     target = notification.target
     if target is None:
         return ""
     if isinstance(target, Message):
         return reverse("chat:conversation", args=[target.conversation_id]) + f"#message-{target.pk}"
     get_url = getattr(target, "get_absolute_url", None)
-    return get_url() if get_url else ""
+    if get_url:
+        return get_url()
+    # Activities and projects have no get_absolute_url; the API's table knows their pages.
+    kind = notification.target_content_type
+    page = notifications_api.TARGET_PAGES.get(f"{kind.app_label}.{kind.model}")
+    return reverse(page, args=[target.pk]) if page else ""
+
+
+def _get_notification_for_user(request, pk: int) -> Notification:
+    """The viewer's own notification `pk`; anyone else's is a 404, as if it did not exist."""
+    return get_object_or_404(Notification, pk=pk, recipient=request.user)
+
+
+def _actor_name(notification) -> str:
+    actor = notification.actor
+    if actor is None:
+        return settings.SITE_NAME
+    return getattr(actor, "display_name", None) or str(actor)
+
+
+def _summary(notification, actor_name: str) -> str:
+    """The description without the actor's name it often starts with, which the panel shows in bold already."""
+    text = notification.description or ""
+    if actor_name and text.startswith(actor_name + " "):
+        return text[len(actor_name) + 1 :]
+    if actor_name and text.startswith(actor_name + ": "):
+        return text[len(actor_name) + 2 :]
+    return text
+
+
+def _render_bell_panel(request):
+    """The bell's dropdown: the newest notifications, read or not, with the unread count."""
+    latest = (
+        request.user.notifications.select_related("actor_content_type", "target_content_type")
+        .prefetch_related("actor", "target")
+        .order_by("-timestamp", "-id")[:BELL_LATEST]
+    )
+    items = []
+    for notification in latest:
+        actor_name = _actor_name(notification)
+        items.append((notification, _target_url(notification), actor_name, _summary(notification, actor_name)))
+    context = {"items": items, "unread": notify.unread_count(request.user.pk)}
+    return render(request, "includes/bell.html#bell-panel", context)
+
+
+@login_required
+def notifications_bell(request):
+    """The bell's panel, loaded by htmx when it opens (so pages do not pay for it)."""
+    return _render_bell_panel(request)
+
+
+@login_required
+@require_POST
+def mark_notification_read(request, pk: int):
+    """Mark one of the viewer's notifications read.
+
+    From the bell (htmx) the answer is the panel again; a plain form post is
+    "open it", so it goes on to the notification's page.
+    """
+    notification = _get_notification_for_user(request, pk)
+    notify.mark_notifications_read(user=request.user, ids=[notification.pk])
+    if request.htmx:
+        return _render_bell_panel(request)
+    return redirect(_target_url(notification) or reverse("notifications"))
 
 
 @login_required
@@ -78,6 +148,8 @@ def notifications(request):
 
 
 def _notifications_done(request):
+    if request.htmx and request.htmx.target == BELL_PANEL:
+        return _render_bell_panel(request)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
