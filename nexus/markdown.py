@@ -104,7 +104,7 @@ def _split_text(token: Token, mentions: Mapping[str, tuple[int, str]], in_link: 
 
 
 # Link text may nest brackets ("[see [1]](https://x.org)"); nobody nests them this deep on purpose.
-MAX_BRACKET_NESTING = 32
+MAX_BRACKET_NESTING = 10
 
 
 def _parse_link_label(state, start: int, disable_nested: bool = False) -> int:
