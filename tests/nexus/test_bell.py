@@ -188,3 +188,10 @@ def test_it_asks_anonymous_visitors_to_log_in(client, bob, tell_bob):
     assert client.post(reverse("notification-read", args=[notification.pk])).status_code == 302
     notification.refresh_from_db()
     assert notification.unread
+
+
+def test_the_notifications_page_links_activities_too(client_for, maria, bob):
+    # Activities have no get_absolute_url; the page used to show their notifications without a link.
+    activity = _assign(maria, bob, "Grease the conveyor")
+    page = client_for(bob).get(reverse("notifications")).content.decode()
+    assert f'<a href="/activities/{activity.pk}/">Grease the conveyor</a>' in page
