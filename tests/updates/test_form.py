@@ -1,4 +1,6 @@
-"""The update form: each audience uses only its pickers, and audio is accepted, checked and played in the page."""
+"""The update form: each audience uses only its pickers, and audio is accepted, checked and played (pages, API)."""
+
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -127,3 +129,19 @@ def test_audio_may_be_as_large_as_a_video_not_just_an_attachment(maria, settings
         media=[(SimpleUploadedFile("noise.wav", wav_bytes()), "")],
     )
     assert update.media.get().media_type == UpdateMedia.MediaType.AUDIO
+
+
+def test_the_api_names_audio_media_and_serves_them_for_playing(client_for, maria, carol):
+    update = services.create_update(
+        author=maria,
+        draft=services.Draft(title="Noise"),
+        media=[(SimpleUploadedFile("noise.wav", wav_bytes()), "Spindle 3")],
+        publish=True,
+    )
+    client = client_for(carol)
+    body = client.get(f"/api/v1/updates/{update.pk}").json()
+    assert [(item["media_type"], item["thumbnail_url"]) for item in body["media"]] == [("audio", None)]
+    played = client.get(body["media"][0]["url"])
+    assert played["Content-Type"] == "audio/wav" and played["Content-Disposition"].startswith("inline")
+    schema = json.dumps(client.get("/api/v1/openapi.json").json())
+    assert '"image", "video", "audio"' in schema
