@@ -1,7 +1,8 @@
-/* Update pages: the form shows only the pickers its audience needs, and file inputs as a button with the names
- * of the chosen files. Progressive enhancement: without this script every picker and the browser's own file
- * inputs are shown, and the server, which ignores the pickers an audience does not use, stays the truth.
- * Loaded after nexus.js (the receipts block follows its update through nexus.js's data-subscribe). */
+/* Update pages: the form shows only the pickers its audience needs, a people picker with a filter where a click
+ * toggles one person, and file inputs as a button with the names of the chosen files. Progressive enhancement:
+ * without this script every picker and the browser's own inputs are shown, and the server, which ignores the
+ * pickers an audience does not use, stays the truth. Loaded after nexus.js (the receipts block follows its
+ * update through nexus.js's data-subscribe). */
 (function () {
   "use strict";
 
@@ -72,9 +73,56 @@
     describe(input);
   });
 
+  // ---- People picker: a filter box, a count of who is chosen, and a click toggles one person ---------------
+  // A plain multiple select loses every choice on a click without Ctrl; here a click adds or removes one.
+  function describeChosen(select) {
+    var count = select.selectedOptions.length;
+    var note = select.parentNode.querySelector("[data-chosen-count]");
+    if (note) note.textContent = count ? count + (count === 1 ? " person chosen" : " people chosen") : "Nobody chosen";
+  }
+  function setUpPeoplePickers(root) {
+    root.querySelectorAll('[data-field="target_users"] select[multiple]').forEach(function (select) {
+      if (select.dataset.enhanced) return;
+      select.dataset.enhanced = "true";
+      var filter = document.createElement("input");
+      filter.type = "search";
+      filter.className = "people-filter";
+      filter.placeholder = "Filter people";
+      filter.setAttribute("aria-label", "Filter people");
+      filter.dataset.testid = "people-filter";
+      filter.addEventListener("input", function () {
+        var words = filter.value.trim().toLowerCase();
+        Array.prototype.forEach.call(select.options, function (option) {
+          option.hidden = words !== "" && option.text.toLowerCase().indexOf(words) < 0;
+        });
+      });
+      // Enter in the filter must not submit the form.
+      filter.addEventListener("keydown", function (event) { if (event.key === "Enter") event.preventDefault(); });
+      select.parentNode.insertBefore(filter, select);
+      var note = document.createElement("span");
+      note.className = "helptext";
+      note.dataset.chosenCount = "";
+      note.setAttribute("aria-live", "polite");
+      select.after(note);
+      describeChosen(select);
+      select.addEventListener("change", function () { describeChosen(select); });
+      select.addEventListener("mousedown", function (event) {
+        var option = event.target.closest && event.target.closest("option");
+        if (!option || event.ctrlKey || event.metaKey || event.shiftKey) return;
+        event.preventDefault();
+        var top = select.scrollTop;
+        option.selected = !option.selected;
+        select.focus();
+        select.scrollTop = top;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    });
+  }
+
   function setUp(root) {
     setUpAudience(root);
     setUpFilePickers(root);
+    setUpPeoplePickers(root);
   }
   setUp(document);
   document.addEventListener("htmx:load", function (event) { setUp(event.target); });
