@@ -178,3 +178,40 @@ def test_the_form_shows_only_the_pickers_of_the_chosen_audience(
     expect(audio).to_be_visible()
     page.wait_for_function("() => document.querySelector('[data-testid=update-audio]').readyState >= 1")
     assert page.evaluate("() => document.querySelector('[data-testid=update-audio]').duration") > 0.4
+
+
+# Holds the page's "subscribe" frames until the test lets them go, to stage a change that lands in between.
+_HOLD_SUBSCRIPTIONS = """
+(() => {
+  const send = WebSocket.prototype.send;
+  window.heldFrames = [];
+  window.releaseFrames = () => { const held = window.heldFrames; window.heldFrames = null; held.forEach((f) => f()); };
+  WebSocket.prototype.send = function (data) {
+    if (!window.heldFrames || !String(data).includes('"subscribe"')) return send.call(this, data);
+    window.heldFrames.push(() => send.call(this, data));
+  };
+})();
+"""
+
+
+def test_receipts_that_changed_before_the_subscription_was_confirmed_fetch_themselves(
+    asgi_live_server, logged_in_page, maria, sam
+):
+    from updates import services
+
+    update = _critical_update(maria)
+    author = logged_in_page(maria, asgi_live_server)
+    author.add_init_script(_HOLD_SUBSCRIPTIONS)
+    open_live(author, f"{asgi_live_server}/updates/{update.pk}/")
+    expect(author.get_by_test_id("acknowledged-list")).to_have_text("Nobody yet.")
+    author.wait_for_function("() => window.heldFrames && window.heldFrames.length === 1")
+
+    # Sam acknowledges while the page is not yet following the update: its fragment cannot reach the page.
+    services.acknowledge(user=sam, update=update)
+    author.wait_for_timeout(500)
+    expect(author.get_by_test_id("acknowledged-list")).to_have_text("Nobody yet.")
+
+    author.evaluate("window.releaseFrames()")
+    expect(author.get_by_test_id("receipts")).to_have_attribute("data-subscribed", "true")
+    expect(author.get_by_test_id("acknowledged-list")).to_contain_text("Sam")
+    expect(author.get_by_test_id("ack-count")).to_have_text("1 of 1 acknowledged")
