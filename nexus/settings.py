@@ -280,7 +280,7 @@ CHAT_RATE_LIMIT = env_int("NEXUS_CHAT_RATE_LIMIT", 30)
 CHAT_RATE_WINDOW = env_int("NEXUS_CHAT_RATE_WINDOW", 10)
 # Updates: what may be attached, and how large. Types are checked against the file's content.
 UPDATES_MAX_FILE_BYTES = env_int("NEXUS_UPDATES_MAX_FILE_BYTES", 20 * 1024 * 1024)
-UPDATES_MAX_VIDEO_BYTES = env_int("NEXUS_UPDATES_MAX_VIDEO_BYTES", 50 * 1024 * 1024)
+UPDATES_MAX_VIDEO_BYTES = env_int("NEXUS_UPDATES_MAX_VIDEO_BYTES", 50 * 1024 * 1024)  # Videos and audio.
 UPDATES_MAX_IMAGE_PIXELS = env_int("NEXUS_UPDATES_MAX_IMAGE_PIXELS", 40_000_000)
 UPDATES_MAX_FILES = env_int("NEXUS_UPDATES_MAX_FILES", 10)
 UPDATES_ATTACHMENT_TYPES = frozenset(
@@ -293,7 +293,11 @@ UPDATES_ATTACHMENT_TYPES = frozenset(
     )
 )
 UPDATES_MEDIA_TYPES = frozenset(
-    env_list("NEXUS_UPDATES_MEDIA_TYPES", "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm")
+    env_list(
+        "NEXUS_UPDATES_MEDIA_TYPES",
+        "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm,"
+        "audio/mpeg,audio/mp4,audio/ogg,audio/wav,audio/flac,audio/webm",
+    )
 )
 # Machines: photos of a fault, per report or note, and the largest photo in bytes and pixels.
 MACHINES_MAX_PHOTOS = env_int("NEXUS_MACHINES_MAX_PHOTOS", 6)

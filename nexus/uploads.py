@@ -1,7 +1,7 @@
 """What an uploaded file really is, read from its first bytes rather than its name, and keeping storage in
 step with the transaction that stores or deletes files.
 
-Updates accept documents, images and short videos; a file whose content does
+Updates accept documents, images, short videos and audio; a file whose content does
 not match one of the allowed kinds is refused, whatever its extension says.
 """
 
@@ -22,6 +22,12 @@ _OFFICE_PARTS = {
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 _STILL_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_AUDIO_ONLY_BRANDS = {b"M4A ", b"M4B "}
+# The first page of an Ogg stream names its codec; Theora is a video codec, and not accepted.
+_OGG_AUDIO_CODECS = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex")
+# A Matroska / WebM CodecID element (0x86, a one-byte size, then "V_VP9", "A_OPUS", ...).
+_MATROSKA_VIDEO_CODEC = re.compile(rb"\x86[\x81-\xff]V_")
+_MATROSKA_AUDIO_CODEC = re.compile(rb"\x86[\x81-\xff]A_")
 _TEXT_TYPES = {".csv": "text/csv", ".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
 
 
@@ -84,6 +90,30 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
+def _is_mpeg_audio_frame(head: bytes) -> bool:
+    """An MP3 without an ID3 tag starts with a frame header: 11 sync bits, then a valid version, layer,
+    bitrate and sample rate."""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    if head[1] == 0xFE:
+        return False  # FF FE is the byte order mark of UTF-16 text, not MPEG-1 Layer I.
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    bitrate, sample_rate = head[2] >> 4, (head[2] >> 2) & 3
+    return version != 1 and layer != 0 and bitrate != 15 and sample_rate != 3
+
+
+def _sniff_audio(head: bytes) -> str:
+    if head.startswith(b"ID3") or _is_mpeg_audio_frame(head):
+        return "audio/mpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"OggS"):
+        return "audio/ogg" if any(codec in head[:512] for codec in _OGG_AUDIO_CODECS) else ""
+    return ""
+
+
 def sniff(upload, filename: str) -> str:
     """The MIME type the content shows, or "" when it is none of the kinds Nexus knows."""
     upload.seek(0)
@@ -104,9 +134,17 @@ def sniff(upload, filename: str) -> str:
         brand = head[8:12]
         if brand in _STILL_IMAGE_BRANDS:
             return ""
+        if brand in _AUDIO_ONLY_BRANDS:
+            return "audio/mp4"
         return "video/quicktime" if brand.startswith(b"qt") else "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
+        # A voice message recorded in a browser is WebM with only an audio track.
+        if _MATROSKA_AUDIO_CODEC.search(head) and not _MATROSKA_VIDEO_CODEC.search(head):
+            return "audio/webm"
         return "video/webm"
+    audio = _sniff_audio(head)
+    if audio:
+        return audio
     if head.startswith(b"PK\x03\x04"):
         return _sniff_zip(upload)
     extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""

@@ -7,7 +7,31 @@ from nexus.permissions import Role
 from updates import services
 from updates.models import Priority, Update, UpdateMedia, UpdateType
 
-EVERYONE, CHOSEN = "everyone", "chosen"
+EVERYONE, ROLES, PEOPLE, CHOSEN = "everyone", "roles", "people", "chosen"
+# The pickers each audience needs; the page shows only those (static/js/updates.js), the server ignores the others.
+AUDIENCE_PICKERS = {
+    EVERYONE: (),
+    ROLES: ("target_roles",),
+    PEOPLE: ("target_users",),
+    CHOSEN: ("target_roles", "target_users"),
+}
+
+
+# What the media picker offers; the service checks each file by its content (nexus.uploads.sniff).
+MEDIA_ACCEPT = ",".join(
+    [
+        "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm",
+        "audio/mpeg,audio/mp4,audio/ogg,audio/wav,audio/flac,audio/webm",
+        ".mp3,.m4a,.ogg,.oga,.opus,.wav,.flac,.weba",
+    ]
+)
+
+
+def _audience_of(update: Update) -> str:
+    if update.target_all:
+        return EVERYONE
+    roles, people = bool(update.target_roles), update.target_users.exists()
+    return CHOSEN if roles and people else ROLES if roles else PEOPLE
 
 
 def _file_key(item) -> str:
@@ -37,7 +61,12 @@ class UpdateForm(forms.Form):
         help_text="Critical updates ask every recipient to acknowledge.",
     )
     audience = forms.ChoiceField(
-        choices=[(EVERYONE, "Everyone in the organization"), (CHOSEN, "Some roles and people")],
+        choices=[
+            (EVERYONE, "Everyone in the organization"),
+            (ROLES, "Some roles"),
+            (PEOPLE, "Some people"),
+            (CHOSEN, "Some roles and some people"),
+        ],
         initial=EVERYONE,
         widget=forms.RadioSelect,
     )
@@ -47,12 +76,12 @@ class UpdateForm(forms.Form):
     target_users = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False, label="People")
     attachments = MultipleFileField(label="Attachments", help_text="Documents to download: PDF, Office, text, images.")
     media = MultipleFileField(
-        label="Images and videos",
-        help_text="Shown in the update: PNG, JPEG, GIF, WebP, MP4 or WebM.",
-        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm"}),
+        label="Images, videos and audio",
+        help_text="Shown in the update: PNG, JPEG, GIF, WebP, MP4, WebM, MP3, M4A, Ogg, WAV or FLAC.",
+        widget=MultipleFileInput(attrs={"accept": MEDIA_ACCEPT}),
     )
     caption = forms.CharField(
-        required=False, max_length=services.MAX_CAPTION_LENGTH, help_text="One caption for the images and videos."
+        required=False, max_length=services.MAX_CAPTION_LENGTH, help_text="One caption for the media above."
     )
     published_at = DateTimeField(
         required=False,
@@ -68,7 +97,7 @@ class UpdateForm(forms.Form):
                 "content": update.content,
                 "type": update.type,
                 "priority": update.priority,
-                "audience": EVERYONE if update.target_all else CHOSEN,
+                "audience": _audience_of(update),
                 "target_roles": update.target_roles,
                 "target_users": list(update.target_users.values_list("pk", flat=True)),
                 "published_at": update.published_at if update.is_scheduled else None,
@@ -108,7 +137,12 @@ class UpdateForm(forms.Form):
         if not self.is_published and action == "save":
             action = "draft"
         data["action"] = action
-        if data.get("audience") == CHOSEN and not data.get("target_roles") and not data.get("target_users"):
+        audience = data.get("audience")
+        if audience == ROLES and not data.get("target_roles"):
+            self.add_error("target_roles", "Choose at least one role, or send it to everyone.")
+        elif audience == PEOPLE and not data.get("target_users") and "target_users" not in self.errors:
+            self.add_error("target_users", "Choose at least one person, or send it to everyone.")
+        elif audience == CHOSEN and not data.get("target_roles") and not data.get("target_users"):
             self.add_error("audience", "Choose at least one role or person, or send it to everyone.")
         when = data.get("published_at")
         if action == "schedule":
@@ -120,16 +154,26 @@ class UpdateForm(forms.Form):
 
     def draft(self) -> services.Draft:
         data = self.cleaned_data
-        everyone = self.is_published or data["audience"] == EVERYONE
+        # A picker the chosen audience does not use may still hold ticks (it was hidden, not cleared): ignored.
+        pickers = () if self.is_published else AUDIENCE_PICKERS[data["audience"]]
         return services.Draft(
             title=data["title"],
             content=data["content"],
             type=data["type"],
             priority=data["priority"],
-            target_all=everyone,
-            target_roles=[] if everyone else list(data["target_roles"]),
-            target_users=[] if everyone else list(data["target_users"]),
+            target_all=not pickers,
+            target_roles=list(data["target_roles"]) if "target_roles" in pickers else [],
+            target_users=list(data["target_users"]) if "target_users" in pickers else [],
         )
+
+    @property
+    def audience_pickers(self) -> list[tuple]:
+        """(bound field, the audiences that use it, space-separated) of each picker the form has."""
+        return [
+            (self[name], " ".join(audience for audience, names in AUDIENCE_PICKERS.items() if name in names))
+            for name in ("target_roles", "target_users")
+            if name in self.fields
+        ]
 
     def files_to_remove(self) -> tuple[list[int], list[int]]:
         """(attachment ids, media ids) ticked for removal."""

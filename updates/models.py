@@ -78,6 +78,10 @@ class Update(TenantModel):
         ordering = ["-published_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "is_published", "published_at"], name="update_org_published"),
+            # Seed 001's indexes on updates: by type, by priority, and both (the feed's filters, notifications).
+            models.Index(fields=["type"], name="update_type"),
+            models.Index(fields=["priority"], name="update_priority"),
+            models.Index(fields=["type", "priority"], name="update_type_priority"),
         ]
 
     def __str__(self) -> str:
@@ -140,11 +144,13 @@ class UpdateAttachment(models.Model):
 
 
 class UpdateMedia(models.Model):
-    """An image (thumbnailed) or a short video shown in an update, with a caption."""
+    """An image (thumbnailed), a short video or a sound (a voice message, a machine's noise) played in an update,
+    with a caption (seed 001's image, video, audio)."""
 
     class MediaType(models.TextChoices):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
 
     update = models.ForeignKey(Update, on_delete=models.CASCADE, related_name="media")
     media_file = models.FileField(upload_to=_file_path, max_length=300)

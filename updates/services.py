@@ -23,7 +23,7 @@ from nexus import markdown
 from nexus.images import encode, open_image, thumbnail
 from nexus.notify import notify
 from nexus.permissions import Action, Role, can, require
-from nexus.realtime import organization_group, send_events_on_commit, text_event, user_group
+from nexus.realtime import organization_group, send_events_on_commit, text_event, topic_group, user_group
 from nexus.text import clean_text
 from nexus.uploads import check_upload, delete_files_on_commit, removing_files_on_failure
 from updates.models import (
@@ -173,8 +173,9 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
         name, mime_type = check_upload(
             upload, allowed=settings.UPDATES_MEDIA_TYPES, max_bytes=settings.UPDATES_MAX_VIDEO_BYTES
         )
-        # Videos may be larger than other files; what a file is comes from its content, not its name.
-        limit = settings.UPDATES_MAX_VIDEO_BYTES if mime_type.startswith("video/") else settings.UPDATES_MAX_FILE_BYTES
+        # Videos and sounds may be larger than other files; what a file is comes from its content, not its name.
+        playable = mime_type.startswith(("video/", "audio/"))
+        limit = settings.UPDATES_MAX_VIDEO_BYTES if playable else settings.UPDATES_MAX_FILE_BYTES
         if upload.size > limit:
             raise ValidationError(f"{name}: the file is too large (at most {limit // (1024 * 1024)} MB).")
         item = UpdateMedia(filename=name, file_size=upload.size, mime_type=mime_type, caption=caption)
@@ -193,6 +194,8 @@ def _prepare_files(files: Iterable, media: Iterable[tuple]) -> tuple[list[Update
                 item.upload = encode(image, name=item.filename, image_format=image_format)
                 item.mime_type, item.file_size = f"image/{image_format.lower()}", item.upload.size
             item.thumbnail_content = thumbnail(image, size=THUMBNAIL_SIZE)
+        elif mime_type.startswith("audio/"):
+            item.media_type = UpdateMedia.MediaType.AUDIO
         else:
             item.media_type = UpdateMedia.MediaType.VIDEO
         shown.append(item)
@@ -557,15 +560,43 @@ def acknowledgement_counts(update: Update) -> tuple[int, int]:
     return receipts.exclude(acknowledged_at=None).count(), receipts.count()
 
 
-def _push_acknowledgements(update: Update) -> None:
-    """The author's open pages show the new count (an out-of-band swap of `#update-<id>-acks`)."""
-    if update.created_by_id is None:
-        return
-    acknowledged, total = acknowledgement_counts(update)
-    html = render_to_string(
-        "updates/_ack_count.html", {"update": update, "acknowledged": acknowledged, "total": total, "oob": True}
+def _managers_of(update: Update) -> list[User]:
+    """Who may see the update's receipts (`may_manage`): its author and the administrators it reached."""
+    admins = User.objects.filter(
+        update_receipts__update=update, role=Role.ADMIN, is_active=True, organization_id=update.organization_id
     )
-    send_events_on_commit([([user_group(update.created_by_id)], {"type": "hub.fragment", "html": html})])
+    people = {person.pk: person for person in admins}
+    if update.created_by is not None:
+        people[update.created_by_id] = update.created_by
+    return [person for person in people.values() if may_manage(person, update)]
+
+
+def _push_acknowledgements(update: Update) -> None:
+    """Pages following the update (its receipts block, see `UPDATE_TOPIC`) get the count and both lists in one
+    out-of-band fragment. Only those pages: any other page has no place for it.
+
+    Its managers' sockets also hear `updates.acknowledged`, so that a receipts page whose subscription was
+    not yet confirmed when this happened fetches itself once instead of missing it.
+    """
+    from updates.apps import UPDATE_TOPIC
+    from updates.selectors import acknowledgements
+
+    acknowledged, pending = acknowledgements(update)
+    html = render_to_string(
+        "updates/_ack_state.html",
+        {
+            "update": update,
+            "acknowledged_receipts": acknowledged,
+            "pending_receipts": pending,
+            "total": len(acknowledged) + len(pending),
+            "oob": True,
+        },
+    )
+    managers = [user_group(person.pk) for person in _managers_of(update)]
+    events = [([topic_group(UPDATE_TOPIC, update.pk)], {"type": "hub.fragment", "html": html})]
+    if managers:
+        events.append((managers, text_event({"type": "updates.acknowledged", "id": update.pk})))
+    send_events_on_commit(events)
 
 
 @transaction.atomic

@@ -1,50 +1,9 @@
-/* Activities pages: following an open activity's timeline over the socket, and the board (tabs on a phone,
- * columns that keep what was loaded across live refreshes, drag and drop). Loaded after nexus.js. */
+/* Activities pages: the board (tabs on a phone, columns that keep what was loaded across live refreshes, drag
+ * and drop). An open activity's timeline follows it through nexus.js's data-subscribe. Loaded after nexus.js. */
 (function () {
   "use strict";
 
   var Nexus = window.Nexus;
-
-  // ---- Subscriptions: a part marked data-subscribe="<topic>" data-subscribe-id="<id>" follows that object ----
-  // The server sends an activity's new timeline entries only to sockets that subscribed to it, so no other page
-  // gets a fragment it has no place for. A change that arrives before the subscription is confirmed may have
-  // brought an entry this page missed: the part then fetches itself once.
-  var confirmed = {};
-  var stale = {};
-
-  function followed() {
-    return Array.prototype.map.call(document.querySelectorAll("[data-subscribe]"), function (part) {
-      return { part: part, topic: part.dataset.subscribe, id: Number(part.dataset.subscribeId) };
-    });
-  }
-  function key(topic, id) { return topic + ":" + id; }
-
-  function subscribeAll() {
-    confirmed = {};
-    followed().forEach(function (item) { delete item.part.dataset.subscribed; });
-    followed().forEach(function (item) { Nexus.send({ type: "subscribe", topic: item.topic, id: item.id }); });
-  }
-  document.addEventListener("nexus:socket-open", subscribeAll);
-  var socket = Nexus.socket();
-  if (socket && socket.readyState === 1) subscribeAll();
-
-  document.addEventListener("nexus:activity.changed", function (event) {
-    var name = key("activity", event.detail.id);
-    if (!confirmed[name]) stale[name] = true;
-  });
-  document.addEventListener("nexus:subscribed", function (event) {
-    var name = key(event.detail.topic, event.detail.id);
-    confirmed[name] = true;
-    var refresh = stale[name];
-    delete stale[name];
-    followed().forEach(function (item) {
-      if (key(item.topic, item.id) !== name) return;
-      item.part.dataset.subscribed = "true";
-      if (refresh && item.part.id && item.part.getAttribute("hx-get")) {
-        window.htmx.ajax("GET", item.part.getAttribute("hx-get"), { target: "#" + item.part.id, swap: "outerHTML" });
-      }
-    });
-  });
 
   // ---- Board ----------------------------------------------------------------------------------------------
   var PAGE_SIZE = 20;

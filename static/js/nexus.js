@@ -510,6 +510,77 @@
     window.location.reload();
   });
 
+  // ---- Subscriptions: a part marked data-subscribe="<topic>" data-subscribe-id="<id>" follows that object ----
+  // The server sends fragments for an object (an activity's timeline entries, an update's acknowledgements) only
+  // to sockets that subscribed to it, so no other page gets a fragment it has no place for. A change that
+  // arrives before the subscription is confirmed may have brought something this page missed: the JSON event
+  // named by data-subscribe-changed (default "<topic>.changed", carrying the object's id) marks the part stale,
+  // and it fetches itself (hx-get) once the subscription is confirmed.
+  var confirmed = {};
+  var stale = {};
+  var watchedEvents = {};
+
+  function followed(root) {
+    var parts = Array.prototype.slice.call((root || document).querySelectorAll("[data-subscribe]"));
+    if (root && root.matches && root.matches("[data-subscribe]")) parts.unshift(root);
+    return parts.map(function (part) {
+      return {
+        part: part, topic: part.dataset.subscribe, id: Number(part.dataset.subscribeId),
+        changed: part.dataset.subscribeChanged || part.dataset.subscribe + ".changed"
+      };
+    });
+  }
+  function topicKey(topic, id) { return topic + ":" + id; }
+
+  function watchChanges(item) {
+    if (watchedEvents[item.changed]) return;
+    watchedEvents[item.changed] = true;
+    document.addEventListener("nexus:" + item.changed, function (event) {
+      followed().forEach(function (other) {
+        if (other.changed !== item.changed || other.id !== Number(event.detail.id)) return;
+        var name = topicKey(other.topic, other.id);
+        if (!confirmed[name]) stale[name] = true;
+      });
+    });
+  }
+  function subscribe(items) {
+    var asked = {};
+    items.forEach(function (item) {
+      watchChanges(item);
+      var name = topicKey(item.topic, item.id);
+      if (asked[name]) return;
+      asked[name] = true;
+      send({ type: "subscribe", topic: item.topic, id: item.id });
+    });
+  }
+  document.addEventListener("nexus:socket-open", function () {
+    confirmed = {};
+    followed().forEach(function (item) { delete item.part.dataset.subscribed; });
+    subscribe(followed());
+  });
+  document.addEventListener("nexus:subscribed", function (event) {
+    var name = topicKey(event.detail.topic, event.detail.id);
+    confirmed[name] = true;
+    var refresh = stale[name];
+    delete stale[name];
+    followed().forEach(function (item) {
+      if (topicKey(item.topic, item.id) !== name) return;
+      item.part.dataset.subscribed = "true";
+      if (refresh && item.part.id && item.part.getAttribute("hx-get")) {
+        window.htmx.ajax("GET", item.part.getAttribute("hx-get"), { target: "#" + item.part.id, swap: "outerHTML" });
+      }
+    });
+  });
+  // A part swapped in later (a refresh, new content) keeps or starts its subscription.
+  document.addEventListener("htmx:load", function (event) {
+    var fresh = followed(event.target).filter(function (item) {
+      if (!confirmed[topicKey(item.topic, item.id)]) return true;
+      item.part.dataset.subscribed = "true";
+      return false;
+    });
+    if (fresh.length && socket && socket.readyState === 1) subscribe(fresh);
+  });
+
   // ---- Updates: the open feed offers what was published since it loaded ----------
   // The toast comes with the notification; the banner's link (htmx or plain) loads the newest cards.
   document.addEventListener("nexus:updates.published", function () {

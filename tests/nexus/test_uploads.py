@@ -33,6 +33,17 @@ def _office(folder: str) -> bytes:
         (image_bytes(image_format="WEBP"), "a.webp", "image/webp"),
         (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "clip.mp4", "video/mp4"),
         (b"\x1a\x45\xdf\xa3\x9fB\x86\x81\x01", "clip.webm", "video/webm"),
+        # Audio (seed 001): by the content, whatever the name says.
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "voice.bin", "audio/mpeg"),
+        (b"\xff\xfb\x90\x64" + b"\x00" * 32, "noise.mp3", "audio/mpeg"),  # An MP3 frame without a tag.
+        (b"\xff\xfea\x00b\x00", "data.csv", ""),  # UTF-16 text, not MPEG audio.
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "alarm.wav", "audio/wav"),
+        (b"fLaC\x00\x00\x00\x22", "bearing.flac", "audio/flac"),
+        (b"OggS\x00\x02" + b"\x00" * 22 + b"\x01\x13OpusHead", "note.ogg", "audio/ogg"),
+        (b"OggS\x00\x02" + b"\x00" * 22 + b"\x01\x2a\x80theora", "clip.ogg", ""),  # Ogg video: not accepted.
+        (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "memo.m4a", "audio/mp4"),
+        (b"\x1a\x45\xdf\xa3\x9fB\x86\x81\x01" + b"\x86\x86A_OPUS", "voice.weba", "audio/webm"),
+        (b"\x1a\x45\xdf\xa3\x9fB\x86\x81\x01" + b"\x86\x85V_VP9\x86\x86A_OPUS", "clip.webm", "video/webm"),
         (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "photo.mp4", ""),  # A phone photo, not a video.
         (b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00", "photo.mp4", ""),
         (_office("xl/"), "sheet.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

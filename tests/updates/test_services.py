@@ -123,8 +123,15 @@ def test_it_counts_acknowledgements_and_reminds_only_those_who_have_not(
         services.acknowledge(user=bob, update=update)
         services.acknowledge(user=bob, update=update)  # Twice changes nothing.
     assert services.acknowledgement_counts(update) == (1, 3)
-    pushed = [event["html"] for group, event in broadcasts if group == f"user.{maria.pk}"]
-    assert pushed and "1 of 3 acknowledged" in pushed[-1] and 'hx-swap-oob="true"' in pushed[-1]
+    # One fragment with the count and both lists, once, to the pages following the update; its managers'
+    # sockets (maria the author, alice an admin it reached) hear only that it changed.
+    fragments = [(group, event["html"]) for group, event in broadcasts if event["type"] == "hub.fragment"]
+    assert [group for group, _html in fragments] == [f"topic.update.{update.pk}"]
+    html = fragments[0][1]
+    assert f'id="update-{update.pk}-ack-state"' in html and 'hx-swap-oob="true"' in html
+    assert "1 of 3 acknowledged" in html and "Bob" in html.split("Not yet")[0] and "Carol" in html.split("Not yet")[1]
+    told = {group for group, event in broadcasts if '"updates.acknowledged"' in event.get("text", "")}
+    assert told == {f"user.{maria.pk}", f"user.{alice.pk}"}
     done, pending = selectors.acknowledgements(update)
     assert [r.user for r in done] == [bob] and {r.user.username for r in pending} == {"alice", "carol"}
 
