@@ -1,10 +1,12 @@
 /* A machine type's 3D model: Sketchfab's viewer, shown only when this computer can reach sketchfab.com.
  *
  * Many plant networks have no internet; an iframe that cannot load is a blank card. The page therefore comes
- * with a placeholder (what the model needs, and the link), and this script swaps in the iframe once an image
- * from sketchfab.com loads. The probe is an Image that is never put in the page: when it fails, the browser
- * logs nothing, so an offline plant sees the placeholder and a clean console. "Try loading it here" loads the
- * viewer anyway (a proxy may let the viewer through and not the probe).
+ * with a placeholder (what the model needs, and the link), and this script swaps in the iframe once sketchfab.com
+ * answers. Every request of the page that fails is an error in the browser's console, so it first asks the hub
+ * (data-check, same origin) whether the server reaches Sketchfab; only then does the browser check for itself,
+ * with an image from sketchfab.com, and load the viewer when that image arrives. An offline plant thus sees the
+ * placeholder and a clean console. "Try loading it here" loads the viewer anyway (a proxy may let the browser
+ * through and not the server).
  */
 (function () {
   "use strict";
@@ -25,17 +27,15 @@
     box.dataset.state = "loaded";
   }
 
+  function offline(box) {
+    if (box.dataset.state === "checking") box.dataset.state = "offline";
+  }
+
   function probe(box) {
-    box.dataset.state = "checking";
     var image = new Image();
-    var timer = setTimeout(function () {
-      if (box.dataset.state === "checking") box.dataset.state = "offline";
-    }, TIMEOUT);
+    var timer = setTimeout(function () { offline(box); }, TIMEOUT);
     image.onload = function () { clearTimeout(timer); show(box); };
-    image.onerror = function () {
-      clearTimeout(timer);
-      if (box.dataset.state === "checking") box.dataset.state = "offline";
-    };
+    image.onerror = function () { clearTimeout(timer); offline(box); };
     image.referrerPolicy = "no-referrer";
     // A fresh query each time: a cached failure must not hide a connection that is back.
     image.src = PROBE + "?probe=" + Date.now();
@@ -46,7 +46,11 @@
       if (!box.dataset.src || box.dataset.state) return;
       var button = box.querySelector("[data-model-load]");
       if (button) button.addEventListener("click", function () { show(box); });
-      probe(box);
+      box.dataset.state = "checking";
+      fetch(box.dataset.check, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { reachable: false }; })
+        .then(function (answer) { if (answer && answer.reachable) probe(box); else offline(box); })
+        .catch(function () { offline(box); });
     });
   }
 
