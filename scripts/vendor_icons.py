@@ -31,6 +31,7 @@ ICONS = (
     "box",  # a machine type's 3D model
     "check",  # acknowledged, done
     "chevron-down",  # menus that open
+    "chevron-left",  # back to the previous pane (chat on a phone)
     "external-link",  # links that leave the hub
     "heart",  # likes
     "menu",  # the phone's navigation toggle
