@@ -2,7 +2,8 @@
 card, icons from the vendored sprite, and dates whose relative text keeps up with the clock."""
 
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from activities import services as activity_services
 from activities.models import ActivityType
 from machines import selectors as machine_selectors
 from machines.models import Machine, MachineType
+from nexus.dates import date_text, relative_text
 from tests.browser.conftest import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -172,3 +174,22 @@ def test_relative_times_keep_up_with_the_clock(live_server, logged_in_page, mari
     }
     for call, text in cases.items():
         assert page.evaluate(f"window.nexusDates.{call}") == text, call
+
+
+def test_the_page_writes_times_with_the_same_rules_as_the_server(live_server, logged_in_page, maria):
+    """nexus.js's Dates and nexus/dates.py, over the boundaries, in the organization's zone (Berlin)."""
+    page = logged_in_page(maria, live_server.url)
+    page.goto(f"{live_server.url}/activities/")
+    now = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)  # 00:30 on 4 Dec in Berlin, 23:30 on 3 Dec in UTC
+    offsets = [0, 59, 60, 61, 3599, 3600, 3661, 1800 + 60, 2400, 5400, 9000, 86_400, 86_400 + 1800, 200_000, 3e7]
+    moments = [now - timedelta(seconds=s) for s in offsets] + [now + timedelta(seconds=s) for s in offsets]
+    days = [date(2026, 12, day) for day in (2, 3, 4, 5, 24)] + [date(2027, 1, 1), date(2025, 12, 4)]
+    with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+        expected = [relative_text(moment, now=now) for moment in moments]
+        expected += [date_text(day, today=now.astimezone(timezone.get_current_timezone()).date()) for day in days]
+    written = page.evaluate(
+        """([moments, days, now]) => moments.map((m) => window.nexusDates.relativeText(new Date(m), new Date(now)))
+             .concat(days.map((d) => window.nexusDates.dateText(d, new Date(now))))""",
+        [[moment.isoformat() for moment in moments], [day.isoformat() for day in days], now.isoformat()],
+    )
+    assert written == expected
