@@ -180,3 +180,36 @@ def test_no_template_draws_an_interface_icon_with_an_emoji_character():
         for match in pictographs.finditer(template.read_text())
     ]
     assert found == []
+
+
+@pytest.mark.django_db
+def test_a_live_chat_fragment_writes_its_time_in_the_organizations_zone(maria):
+    from chat import services as chat_services
+
+    channel = chat_services.create_channel(actor=maria, name="shift-handover")
+    message = chat_services.send_message(sender=maria, conversation=channel, content="Line 2 is up again")
+    with timezone.override(TOKYO):  # whatever zone the sender's process has active
+        payload = chat_services.message_payload(message)
+    assert (
+        '<time datetime="2026-12-03T14:00:00Z" title="Thu 3 Dec 2026, 15:00 CET" data-relative>just now</time>'
+        in (payload["html"])
+    )
+
+
+@pytest.mark.django_db
+def test_the_activity_list_writes_due_dates_with_the_same_formatter(client_for, maria):
+    from django.urls import reverse
+
+    from activities import services as activity_services
+
+    activity_services.create_activity(
+        organization=maria.organization,
+        actor=maria,
+        title="Grease the coil roller",
+        type="Maintenance",
+        start_time=NOW,
+        end_time=NOW + dt.timedelta(hours=3),
+        priority="low",
+    )
+    page = client_for(maria).get(reverse("activities:list")).content.decode()
+    assert '<time datetime="2026-12-03T17:00:00Z" title="Thu 3 Dec 2026, 18:00 CET" data-relative>in 3 h</time>' in page
