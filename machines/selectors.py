@@ -4,8 +4,13 @@ Anything of another organization is a 404, so nobody learns it exists.
 """
 
 import math
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, When
 from django.http import Http404
 
@@ -293,3 +298,37 @@ def integration_tokens_of(*, organization) -> QuerySet[IntegrationToken]:
 
 def get_integration_token_or_404(*, organization, pk: int) -> IntegrationToken:
     return get_for_org_or_404(IntegrationToken, organization, pk=pk)
+
+
+# Whether Sketchfab can be reached, for the 3D model card (static/js/model-embed.js asks through the
+# `model-viewer-reachable` page). Asking the server keeps an offline plant's browser from making a request that
+# fails (each failure is an error in its console); the browser then checks for itself before it loads the viewer.
+SKETCHFAB_PROBE_URL = "https://sketchfab.com/favicon.ico"
+SKETCHFAB_CACHE_KEY = "machines:sketchfab-reachable"
+SKETCHFAB_TIMEOUT = 3.0  # seconds for Sketchfab to answer
+SKETCHFAB_WAIT = 4.0  # seconds a page's check waits in all: DNS on a network without internet can hang longer
+_probe_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sketchfab-probe")
+
+
+def _probe_sketchfab() -> bool:
+    request = urllib.request.Request(SKETCHFAB_PROBE_URL, method="HEAD", headers={"User-Agent": "Nexus"})
+    try:
+        with urllib.request.urlopen(request, timeout=SKETCHFAB_TIMEOUT):  # noqa: S310 (a constant https URL)
+            return True
+    except urllib.error.HTTPError:
+        return True  # Sketchfab answered, even if not with the icon.
+    except (OSError, ValueError):
+        return False
+
+
+def sketchfab_reachable() -> bool:
+    """Whether this server reached sketchfab.com lately (remembered 10 minutes, a failure 2 minutes)."""
+    known = cache.get(SKETCHFAB_CACHE_KEY)
+    if known is not None:
+        return known
+    try:
+        reachable = _probe_pool.submit(_probe_sketchfab).result(timeout=SKETCHFAB_WAIT)
+    except FutureTimeout:
+        reachable = False
+    cache.set(SKETCHFAB_CACHE_KEY, reachable, 600 if reachable else 120)
+    return reachable

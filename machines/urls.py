@@ -21,6 +21,7 @@ urlpatterns = [
     path("photos/<int:pk>/", views.photo, {"size": "full"}, name="photo"),
     path("photos/<int:pk>/thumbnail/", views.photo, {"size": "thumbnail"}, name="photo-thumbnail"),
     path("types/", views.machine_types, name="types"),
+    path("types/model-viewer-reachable/", views.model_viewer_reachable, name="model-viewer-reachable"),
     path("types/<int:pk>/edit/", views.edit_machine_type, name="edit-type"),
     path("types/<int:pk>/delete/", views.delete_machine_type, name="delete-type"),
     path("tokens/", views.integration_tokens, name="tokens"),

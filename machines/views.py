@@ -12,10 +12,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models.deletion import ProtectedError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machines import selectors, services
 from machines.forms import (
@@ -379,3 +379,12 @@ def revoke_integration_token(request, pk: int):
     services.revoke_integration_token(actor=request.user, token=token)
     messages.success(request, f"The token “{token.name}” was revoked; systems using it are refused from now on.")
     return redirect("machines:tokens")
+
+
+@login_required
+@require_GET
+def model_viewer_reachable(request):
+    """{"reachable": bool}: whether the server reaches sketchfab.com, before a page tries to load a 3D model."""
+    response = JsonResponse({"reachable": selectors.sketchfab_reachable()})
+    response["Cache-Control"] = "private, max-age=60"
+    return response

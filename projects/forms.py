@@ -1,8 +1,10 @@
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.selectors import members_of
 from activities.models import Activity
+from nexus.dates import absolute_text
 from nexus.tenancy import scoped
 from projects.models import Project, ProjectStatus
 
@@ -15,7 +17,9 @@ class DateInput(forms.DateInput):
 
 
 def _activity_label(activity: Activity) -> str:
-    return f"{activity.title} · {activity.type} · {activity.get_status_display()} · {activity.start_time:%Y-%m-%d}"
+    # An <option> holds text only, so the day is written out in full (in the organization's zone).
+    day = absolute_text(timezone.localdate(activity.start_time))
+    return f"{activity.title} · {activity.type} · {activity.get_status_display()} · {day}"
 
 
 class ProjectForm(forms.ModelForm):

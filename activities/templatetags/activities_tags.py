@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeData, SafeString
 
 from activities.models import Priority, Status, text_color_on
+from nexus.dates import when_html
 from nexus.reversing import url_for
 
 register = template.Library()
@@ -105,6 +106,7 @@ def activity_rows(context, rows) -> str:
     next_url = request.get_full_path() if request is not None else ""
     csrf = str(context.get("csrf_token", ""))
     out = []
+    now = timezone.now()  # One "now" for every row's due date.
     for row in rows:
         if row.assignee_name:
             assignee = SafeString(_escape_value(row.assignee_name))
@@ -126,7 +128,7 @@ def activity_rows(context, rows) -> str:
                 priority=row.priority,
                 priority_label=priority_label(row.priority),
                 assignee=assignee,
-                due=timezone.localtime(row.end_time).strftime("%Y-%m-%d %H:%M"),
+                due=when_html(row.end_time, now=now),
                 chips=tag_chips(row.tags),
             )
         )

@@ -1,8 +1,7 @@
-"""Template helpers for chat: message times, reaction summaries, emoji images and the reaction palette."""
+"""Template helpers for chat: reaction summaries, emoji images and the reaction palette (times: {% when %})."""
 
 from django import template
 from django.db import DatabaseError
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -71,19 +70,6 @@ def message_urls(message) -> dict[str, str]:
         name: url_for(f"chat:{name}", message.pk)
         for name in ("thread", "react", "edit", "delete", "attachment", "thumbnail")
     }
-
-
-@register.filter
-def message_time(value) -> str:
-    """ "14:05" today, "Mon 3 Nov 14:05" this year, a full date before, in the active time zone."""
-    if value is None:
-        return ""
-    local, now = timezone.localtime(value), timezone.localtime()
-    if local.date() == now.date():
-        return local.strftime("%H:%M")
-    if local.year == now.year:
-        return local.strftime("%a %-d %b %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
 
 
 @register.filter

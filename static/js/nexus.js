@@ -668,6 +668,86 @@
     refreshMachineParts(function () { return true; });
   });
 
+  // ---- Dates: relative times stay true -------------------------------------------
+  // Every date is a <time data-relative datetime="..."> written by nexus/dates.py ("5 min ago", "yesterday 14:05",
+  // "3 Dec 14:05"). Live fragments are rendered once for many viewers and cached pages are older than they look,
+  // so the text is written again here from the datetime, with the same rules, in the organization's zone
+  // (<html data-tz>): each minute, when the tab comes back, and for every <time> a swap or a frame adds.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var MINUTE = 60000, HOUR = 3600000;
+  var zoneParts = (function () {
+    var options = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", hourCycle: "h23" };
+    var format;
+    try {
+      format = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: document.documentElement.dataset.tz || undefined }, options));
+    } catch (error) {
+      format = new Intl.DateTimeFormat("en-GB", options); // An unknown zone: the browser's own.
+    }
+    return function (date) {
+      var parts = {};
+      format.formatToParts(date).forEach(function (part) { parts[part.type] = Number(part.value); });
+      return { y: parts.year, m: parts.month, d: parts.day, hh: parts.hour % 24, mm: parts.minute };
+    };
+  })();
+
+  function dayNumber(p) { return Math.round(Date.UTC(p.y, p.m - 1, p.d) / 86400000); }
+  function clock(p) { return (p.hh < 10 ? "0" : "") + p.hh + ":" + (p.mm < 10 ? "0" : "") + p.mm; }
+  function dayText(p, today) { return p.d + " " + MONTHS[p.m - 1] + (p.y === today.y ? "" : " " + p.y); }
+
+  function relativeText(value, now) {
+    var delta = now - value;
+    var local = zoneParts(value), today = zoneParts(now);
+    var days = dayNumber(local) - dayNumber(today);
+    if (Math.abs(delta) < MINUTE) return "just now";
+    if (delta > 0) {
+      if (delta < HOUR) return Math.floor(delta / MINUTE) + " min ago";
+      if (days === 0) return Math.floor(delta / HOUR) + " h ago";
+      if (days === -1) return "yesterday " + clock(local);
+    } else {
+      if (-delta < HOUR) return "in " + Math.floor(-delta / MINUTE) + " min";
+      if (days === 0) return "in " + Math.floor(-delta / HOUR) + " h";
+      if (days === 1) return "tomorrow " + clock(local);
+    }
+    return local.y === today.y ? dayText(local, today) + " " + clock(local) : dayText(local, today);
+  }
+
+  function dateText(iso, now) {
+    var bits = iso.split("-").map(Number);
+    var day = { y: bits[0], m: bits[1], d: bits[2] }, today = zoneParts(now);
+    var names = { "0": "today", "-1": "yesterday", "1": "tomorrow" };
+    return names[String(dayNumber(day) - dayNumber(today))] || dayText(day, today);
+  }
+
+  function refreshTimes(elements) {
+    var now = new Date();
+    Array.prototype.forEach.call(elements, function (el) {
+      var iso = el.getAttribute("datetime") || "";
+      var text;
+      if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) text = dateText(iso, now);
+      else {
+        var value = new Date(iso);
+        if (isNaN(value.getTime())) return;
+        text = relativeText(value, now);
+      }
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  function refreshAllTimes() { refreshTimes(document.querySelectorAll("time[data-relative]")); }
+  window.nexusDates = { relativeText: relativeText, dateText: dateText, refresh: refreshAllTimes };
+
+  refreshAllTimes();
+  setInterval(refreshAllTimes, MINUTE);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) refreshAllTimes(); });
+  new MutationObserver(function (records) {
+    records.forEach(function (record) {
+      Array.prototype.forEach.call(record.addedNodes, function (node) {
+        if (node.nodeType !== 1) return;
+        if (node.matches("time[data-relative]")) refreshTimes([node]);
+        else refreshTimes(node.querySelectorAll("time[data-relative]"));
+      });
+    });
+  }).observe(body, { childList: true, subtree: true });
+
   // ---- Board: static/js/activities.js (drag and drop, tabs on a phone, load more) --------------------
 
   connect();
