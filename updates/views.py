@@ -16,10 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from nexus.dates import absolute_text
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.forms import apply_validation_error
@@ -133,8 +133,7 @@ def _saved_message(update) -> str:
     if update.is_published:
         return f"“{update.title}” was published."
     if update.is_scheduled:
-        when = timezone.localtime(update.published_at).strftime("%b %d, %H:%M")
-        return f"“{update.title}” will be published on {when}."
+        return f"“{update.title}” will be published on {absolute_text(update.published_at)}."
     return f"“{update.title}” was saved as a draft."
 
 
