@@ -71,3 +71,14 @@ def test_it_renders_the_500_page_without_a_request_or_a_database():
     assert 'data-testid="error-500"' in html
     assert "Something went wrong on our side" in html
     assert 'href="/"' in html
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_it_answers_a_form_without_its_csrf_token_with_the_hubs_page(carol):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(carol, backend="accounts.backends.ModelBackend")
+    response = client.post(reverse("notifications-read-all"))
+    assert response.status_code == 403
+    assert b'data-testid="error-403-csrf"' in response.content
+    assert b"Nothing was changed" in response.content
