@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one round")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of the split setup")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (serve's default 4)")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
@@ -114,13 +115,17 @@ def main() -> None:
         env=env,
         **quiet,
     )
+    gunicorn_options = ["--workers", str(args.workers), "--threads", str(args.threads)]
     split = subprocess.Popen(  # noqa: S603 -- our own interpreter and fixed arguments
-        [sys.executable, "manage.py", "serve", "--port", str(split_port), "--workers", str(args.workers)],
+        [sys.executable, "manage.py", "serve", "--port", str(split_port), *gunicorn_options],
         cwd=ROOT,
         env=env,
         **quiet,
     )
-    setups = {"daphne (everything under ASGI)": daphne_port, f"serve (gunicorn, {args.workers} workers)": split_port}
+    setups = {
+        "daphne (everything under ASGI)": daphne_port,
+        f"serve (gunicorn {args.workers}x{args.threads} threads)": split_port,
+    }
     results: dict[tuple[str, str], list[dict]] = {}
     try:
         for port in setups.values():
