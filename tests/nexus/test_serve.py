@@ -125,3 +125,11 @@ def test_it_sends_a_reload_only_to_gunicorn():
     assert daphne.process.poll() is None  # Daphne would have died of a SIGHUP.
     supervisor.forward(signal.SIGTERM)
     assert supervisor.wait() == 0
+
+
+@pytest.mark.django_db
+def test_pages_tell_their_script_the_sockets_port_only_when_it_has_one(client_for, carol, settings):
+    client = client_for(carol)
+    assert b"data-socket-port" not in client.get("/").content
+    settings.NEXUS_SOCKET_PORT = 8001
+    assert b'data-socket="/ws/" data-socket-port="8001"' in client.get("/").content
