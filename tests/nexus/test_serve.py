@@ -45,6 +45,13 @@ def test_it_splits_pages_to_gunicorn_and_the_socket_to_daphne_when_asked():
     assert daphne.args[-5:] == ["-b", "192.0.2.10", "-p", "8001", "nexus.asgi:application"]
 
 
+def test_it_lets_a_proxy_in_front_keep_the_socket_on_the_pages_origin():
+    children = serve.plan_children(
+        host="127.0.0.1", port=8000, socket_port=8001, workers=2, threads=4, split=True, celery=False, socket_hint="0"
+    )
+    assert children[0].env == {"NEXUS_SOCKET_PORT": "0"}
+
+
 def test_it_serves_everything_with_one_daphne_when_not_split():
     children = serve.plan_children(
         host="127.0.0.1", port=8000, socket_port=8001, workers=2, threads=4, split=False, celery=False

@@ -105,9 +105,21 @@ class Child:
 
 
 def plan_children(
-    *, host: str, port: int, socket_port: int, workers: int, threads: int, split: bool, celery: bool
+    *,
+    host: str,
+    port: int,
+    socket_port: int,
+    workers: int,
+    threads: int,
+    split: bool,
+    celery: bool,
+    socket_hint: str | None = None,
 ) -> list[Child]:
-    """The processes to run: gunicorn and daphne when split, else one daphne; celery worker and beat if asked."""
+    """The processes to run: gunicorn and daphne when split, else one daphne; celery worker and beat if asked.
+
+    `socket_hint` is the port the pages send their socket to (NEXUS_SOCKET_PORT), daphne's by default; "0"
+    makes them use their own host and port, for a proxy in front that routes /ws/ itself.
+    """
     python = sys.executable
     daphne = (
         [python, "-m", "daphne", "--proxy-headers"] if settings.SECURE_PROXY_SSL_HEADER else [python, "-m", "daphne"]
@@ -134,7 +146,7 @@ def plan_children(
                     # (or a test's) would take it over; nothing here uses it.
                     "--no-control-socket",
                 ],
-                {"NEXUS_SOCKET_PORT": str(socket_port)},
+                {"NEXUS_SOCKET_PORT": socket_hint or str(socket_port)},
             )
         )
         children.append(Child("daphne", [*daphne, "-b", host, "-p", str(socket_port), "nexus.asgi:application"]))
@@ -271,6 +283,7 @@ class Command(BaseCommand):
                 threads=options["threads"],
                 split=split,
                 celery=options["celery"],
+                socket_hint=os.environ.get("NEXUS_SOCKET_PORT", "").strip() or None,
             ),
             self._log,
         )
