@@ -11,6 +11,8 @@ def nexus(request):
     return {
         "SITE_NAME": settings.SITE_NAME,
         "NEXUS_OPEN_SIGNUP": settings.NEXUS_OPEN_SIGNUP,
+        # Set when the socket is served on a port of its own (manage.py serve): nexus.js connects there.
+        "NEXUS_SOCKET_PORT": settings.NEXUS_SOCKET_PORT,
         "organization": getattr(request, "organization", None),
         "navigation": navigation_for(request) if authenticated else [],
         "perms_nexus": {action.value for action in actions_for(user)} if authenticated else set(),

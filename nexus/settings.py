@@ -14,19 +14,29 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from nexus.env import env_bool, env_int, env_list, env_required, env_str
+from nexus.env import env_bool, env_int, env_list, env_str
+from nexus.secret import secret_key_in
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-# A development key is only acceptable while DEBUG is on; production must set one.
-SECRET_KEY = (
-    env_str("DJANGO_SECRET_KEY") or "django-insecure-nexus-development-key-never-use-in-production"
-    if DEBUG
-    else env_required("DJANGO_SECRET_KEY")
-)
+# Off unless asked for: `make run` is what people put on a plant network, and Django's debug pages list
+# every URL pattern and setting. `make dev` (DJANGO_DEBUG=1) is for debugging.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# What this installation keeps besides its database: the generated secret key (nexus.secret).
+DATA_DIR = Path(env_str("NEXUS_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+# DJANGO_SECRET_KEY wins; without it a key is generated once into DATA_DIR and reused on every start.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or secret_key_in(DATA_DIR)
+# The host names this server answers to. `manage.py serve` (make run) adds the machine's own names and
+# addresses when this is unset, so the hub answers at http://<its IP>:8000/ on the plant network.
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# 1 when the hub is reached over HTTPS (TLS here or at a proxy): secure cookies, redirect to https, HSTS.
+# Off by default, because a hub on a LAN is usually reached over plain http and secure cookies would
+# never be sent back there, so nobody could log in.
+NEXUS_HTTPS = env_bool("NEXUS_HTTPS", False)
+# The port the pages' JavaScript opens the socket on, when the socket is served apart from the pages
+# (`manage.py serve` with Redis sets it for its gunicorn). Unset: the page's own host and port.
+NEXUS_SOCKET_PORT = env_int("NEXUS_SOCKET_PORT", 0) or None
 
 SITE_NAME = env_str("NEXUS_SITE_NAME", "Nexus")
 SITE_ROOT = env_str("NEXUS_SITE_ROOT", "http://127.0.0.1:8000")
@@ -231,7 +241,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if NEXUS_HTTPS else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 
@@ -315,12 +325,13 @@ WS_CONNECT_TIMEOUT = env_int("NEXUS_WS_CONNECT_TIMEOUT", 60)
 # Connections the kernel queues for daphne to accept (twisted's default is 50; Linux caps it at net.core.somaxconn).
 LISTEN_BACKLOG = env_int("NEXUS_LISTEN_BACKLOG", 4096)
 
-# Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# Security. NEXUS_HTTPS=1 turns on secure cookies, the redirect to https and HSTS; each DJANGO_SECURE_*
+# variable still overrides its own. Behind a TLS-terminating proxy also set DJANGO_SECURE_PROXY_SSL_HEADER=1.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", NEXUS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", NEXUS_HTTPS)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if NEXUS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = NEXUS_HTTPS
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]

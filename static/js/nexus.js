@@ -66,7 +66,10 @@
     // Offline, trying is pointless; the "online" event below tries again at once.
     if (navigator.onLine === false) { setConnection("closed"); return; }
     setConnection("connecting");
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + body.dataset.socket;
+    // `manage.py serve` serves pages (WSGI) and the socket (ASGI) on two ports of the same host: the session
+    // cookie goes to both (cookies are per host, not per port) and the socket checks the Origin's host.
+    var host = body.dataset.socketPort ? location.hostname + ":" + body.dataset.socketPort : location.host;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + host + body.dataset.socket;
     if (bannersSince) url += (url.indexOf("?") < 0 ? "?" : "&") + "banners_since=" + encodeURIComponent(bannersSince);
     var ws = new WebSocket(url);
     socket = ws;
