@@ -17,16 +17,15 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
-from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
-from accounts.api import Error, PersonRef
-from accounts.models import User
+from accounts.api import Error, PersonRef, resolve_people
 from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.schemas import Id
-from nexus.tenancy import get_for_org_or_404, scoped
+from nexus.tenancy import get_for_org_or_404
 
 router = Router(tags=["chat"])
 
@@ -269,20 +268,6 @@ def _get_message_for_user(request, message_id: int) -> Message:
     return selectors.get_message_or_404(user=request.user, pk=message_id)
 
 
-def _numbers(ids) -> str:
-    return ", ".join(str(pk) for pk in ids)
-
-
-def _resolve_people(request, ids: list[int]) -> list[User]:
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(User, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = "person" if len(missing) == 1 else "people"
-        raise ValidationError({"member_ids": f"Unknown {plural} {_numbers(missing)}."})
-    return [found[pk] for pk in wanted]
-
-
 def _resolve_parent(conversation: Conversation, parent_id: int | None) -> Message | None:
     if parent_id is None:
         return None
@@ -311,7 +296,7 @@ def _detail(request, conversation: Conversation) -> dict:
 
 def _create_conversation(request, payload: ConversationIn) -> Conversation:
     """Open a conversation of the body's kind; every id is checked before anything is created."""
-    people = _resolve_people(request, payload.member_ids)
+    people = resolve_people(request, payload.member_ids, field="member_ids")
     if payload.kind != Kind.CHANNEL and payload.topic:
         raise ValidationError({"topic": "Only channels have a topic."})
     if payload.kind == Kind.DIRECT:
@@ -339,9 +324,9 @@ def _send(request, conversation: Conversation, **fields):
         message = services.send_message(sender=request.user, conversation=conversation, **fields)
     except ValidationError as error:
         if getattr(error, "code", None) == "rate_limited":
-            return 429, {"detail": error_text(error)}
+            return Status(429, {"detail": error_text(error)})
         raise
-    return 201, _get_message_for_user(request, message.pk)
+    return Status(201, _get_message_for_user(request, message.pk))
 
 
 # Conversations
@@ -373,7 +358,7 @@ def list_conversations(request):
 def create_conversation(request, payload: ConversationIn):
     conversation = _create_conversation(request, payload)
     status = 200 if payload.kind == Kind.DIRECT else 201
-    return status, _detail(request, _get_conversation_for_user(request, conversation.pk))
+    return Status(status, _detail(request, _get_conversation_for_user(request, conversation.pk)))
 
 
 @router.get(
@@ -406,7 +391,7 @@ def join_conversation(request, conversation_id: int):
 def leave_conversation(request, conversation_id: int):
     conversation = _get_conversation_for_user(request, conversation_id)
     services.leave_conversation(user=request.user, conversation=conversation)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -523,7 +508,7 @@ def edit_message(request, message_id: int, payload: MessagePatch):
 def delete_message(request, message_id: int):
     message = _get_message_for_user(request, message_id)
     services.delete_message(actor=request.user, message=message)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -611,4 +596,4 @@ def dismiss_system_message(request, system_message_id: int):
     except PermissionDenied:
         # A banner addressed to others is as unknown as one of another organization.
         raise Http404("No such message.") from None
-    return 204, None
+    return Status(204, None)

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, Form, Router, Schema, UploadedFile
+from ninja import Status as HttpStatus  # the name Status is the machine status here
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 
@@ -306,7 +307,7 @@ def create_machine(request, payload: MachineIn):
     actor = _person(request)
     fields = _machine_fields(payload, organization=request.organization, exclude_unset=False)
     machine = services.create_machine(actor=actor, **fields)
-    return 201, selectors.get_machine_or_404(organization=request.organization, pk=machine.pk)
+    return HttpStatus(201, selectors.get_machine_or_404(organization=request.organization, pk=machine.pk))
 
 
 @router.get(
@@ -346,7 +347,7 @@ def delete_machine(request, machine_id: int):
     actor = _person(request)
     machine = _get_machine_for_caller(request, machine_id)
     services.delete_machine(actor=actor, machine=machine)
-    return 204, None
+    return HttpStatus(204, None)
 
 
 # Faults
@@ -384,7 +385,7 @@ def report_fault(request, machine_id: int, payload: FaultIn):
         description=payload.description,
         severity=payload.severity.strip().lower(),
     )
-    return 201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk, detailed=True)
+    return HttpStatus(201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk, detailed=True))
 
 
 @router.patch(
@@ -416,7 +417,7 @@ def add_fault_note(request, fault_id: int, body: Form[str] = "", photos: File[li
     actor = _person(request)
     fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
     note = services.add_fault_note(fault=fault, author=actor, body=body, photos=photos or [])
-    return 201, note
+    return HttpStatus(201, note)
 
 
 def _get_photo_for_caller(request, fault_id: int, photo_id: int) -> FaultPhoto:
@@ -468,7 +469,7 @@ def get_fault_photo_thumbnail(request, fault_id: int, photo_id: int):
 )
 def add_warning(request, machine_id: int, payload: WarningIn):
     machine = _get_machine_for_caller(request, machine_id)
-    return 201, services.add_warning(machine=machine, actor=_actor(request), message=payload.message)
+    return HttpStatus(201, services.add_warning(machine=machine, actor=_actor(request), message=payload.message))
 
 
 @router.delete(
@@ -481,7 +482,7 @@ def clear_warning(request, machine_id: int, warning_id: int):
     machine = _get_machine_for_caller(request, machine_id)
     warning = selectors.get_warning_or_404(machine=machine, pk=warning_id)
     services.clear_warning(warning=warning, actor=_actor(request))
-    return 204, None
+    return HttpStatus(204, None)
 
 
 # Logging in
@@ -503,11 +504,11 @@ def clear_warning(request, machine_id: int, warning_id: int):
 def obtain_token(request, payload: LoginIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
-        return 401, {"detail": "Wrong username or password."}
+        return HttpStatus(401, {"detail": "Wrong username or password."})
     # A password alone must not get around a second factor.
     if is_mfa_enabled(user):
         raise PermissionDenied("This account uses two-factor authentication: create a token on your profile page.")
     token, raw = account_services.create_api_token(
         user=user, name=payload.name, expires_in_days=payload.expires_in_days
     )
-    return 201, {"id": token.pk, "name": token.name, "token": raw, "expires_at": token.expires_at}
+    return HttpStatus(201, {"id": token.pk, "name": token.name, "token": raw, "expires_at": token.expires_at})

@@ -21,15 +21,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
-from accounts.api import Error, PersonRef
+from accounts.api import Error, PersonRef, resolve_people
 from accounts.models import User
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.permissions import Action, Role, require
 from nexus.schemas import Id, StorableDateTime
-from nexus.tenancy import scoped
 from updates import selectors, services
 from updates.models import (
     MAX_COMMENT_LENGTH,
@@ -277,21 +276,6 @@ def _get_file_for_user(request, model, update_id: int, file_id: int):
         raise Http404("No such file.") from None
 
 
-def _numbers(ids) -> str:
-    return ", ".join(str(pk) for pk in ids)
-
-
-def _resolve_people(request, ids: list[int]) -> list[User]:
-    """The people of the caller's organization; any other id is refused by number, never dropped."""
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(User, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = "person" if len(missing) == 1 else "people"
-        raise ValidationError({"target_user_ids": f"Unknown {plural} {_numbers(missing)}."})
-    return [found[pk] for pk in wanted]
-
-
 def _resolve_parent(update: Update, parent_id: int | None) -> UpdateComment | None:
     if parent_id is None:
         return None
@@ -322,7 +306,7 @@ def _draft(request, payload: UpdateIn) -> services.Draft:
         priority=payload.priority,
         target_all=not chosen if payload.target_all is None else payload.target_all,
         target_roles=list(payload.target_roles),
-        target_users=_resolve_people(request, payload.target_user_ids),
+        target_users=resolve_people(request, payload.target_user_ids, field="target_user_ids"),
     )
 
 
@@ -412,8 +396,8 @@ def create_update(request, payload: UpdateIn):
             publish_at=_in_organization_time(request, payload.publish_at),
         )
     except ValidationError as error:
-        return 400, {"detail": error_text(error, FIELD_NAMES)}
-    return 201, _detail(request, update.pk)
+        return Status(400, {"detail": error_text(error, FIELD_NAMES)})
+    return Status(201, _detail(request, update.pk))
 
 
 @router.post(
@@ -437,7 +421,7 @@ def publish_update(request, update_id: int):
 def delete_update(request, update_id: int):
     update = _get_update_for_user(request, update_id)
     services.delete_update(actor=request.user, update=update)
-    return 204, None
+    return Status(204, None)
 
 
 # Reactions
@@ -456,7 +440,7 @@ def add_comment(request, update_id: int, payload: UpdateCommentIn):
     update = _get_update_for_user(request, update_id)
     parent = _resolve_parent(update, payload.parent_id)
     comment = services.add_comment(user=request.user, update=update, content=payload.content, parent=parent)
-    return 201, comment
+    return Status(201, comment)
 
 
 @router.post(

@@ -153,7 +153,7 @@ def test_it_answers_403_to_technicians_and_staff(request, client, make_project, 
         ({"end_date": "2026-03-31"}, "end_date: The end date must not be before the start date."),
         ({"name": "   "}, "name: A project needs a name."),
         ({"manager_id": 999999}, "manager_id: Unknown person 999999."),
-        ({"team_member_ids": [999998, 999999]}, "team_member_ids: Unknown persons 999998, 999999."),
+        ({"team_member_ids": [999998, 999999]}, "team_member_ids: Unknown people 999998, 999999."),
         ({"activity_ids": [999999]}, "activity_ids: Unknown activity 999999."),
     ],
 )
