@@ -635,9 +635,10 @@ def test_it_lists_the_updates_endpoints_in_the_openapi_schema(client):
     expected = {
         "/api/v1/updates": {"get", "post"},
         "/api/v1/updates/drafts": {"get"},
-        "/api/v1/updates/{update_id}": {"get", "delete"},
+        "/api/v1/updates/{update_id}": {"get", "patch", "delete"},
         "/api/v1/updates/{update_id}/publish": {"post"},
         "/api/v1/updates/{update_id}/comments": {"post"},
+        "/api/v1/updates/{update_id}/comments/{comment_id}": {"delete"},
         "/api/v1/updates/{update_id}/like": {"post", "delete"},
         "/api/v1/updates/{update_id}/acknowledge": {"post"},
         "/api/v1/updates/{update_id}/remind": {"post"},
