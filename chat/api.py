@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from accounts.api import Error, PersonRef, resolve_people
@@ -24,10 +25,14 @@ from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
 from nexus.errors import error_text
 from nexus.files import protected_file_response
-from nexus.schemas import Id
+from nexus.permissions import Action, require
+from nexus.schemas import Id, StorableDateTime
 from nexus.tenancy import get_for_org_or_404
 
 router = Router(tags=["chat"])
+
+# The services name model fields; the API's callers know the body's names.
+SYSTEM_MESSAGE_FIELDS = {"message_type": "level", "target_users": "target_user_ids", "members": "target_user_ids"}
 
 Kind = Conversation.Kind
 SEARCH_LIMIT = 50
@@ -255,6 +260,42 @@ class SystemMessageOut(Schema):
     @staticmethod
     def resolve_level(obj) -> str:
         return obj.message_type
+
+
+class ManagedSystemMessageOut(SystemMessageOut):
+    """A banner as the managers who raise and take down banners see it."""
+
+    is_active: bool = Field(description="Shown now: not yet expired or taken down.")
+    target_people: list[PersonRef] = Field(description="Whom it is for, when it is not to everyone.")
+    created_by: PersonRef | None = Field(description="Null for banners the system raised.")
+    dismissed: int = Field(description="How many people have dismissed it.")
+
+    @staticmethod
+    def resolve_is_active(obj) -> bool:
+        return obj.expires_at is None or obj.expires_at > timezone.now()
+
+    @staticmethod
+    def resolve_target_people(obj) -> list:
+        return list(obj.target_users.all())
+
+    @staticmethod
+    def resolve_dismissed(obj) -> int:
+        return obj.dismissed
+
+
+class SystemMessageIn(Schema):
+    title: str = Field(min_length=1, max_length=SystemMessage._meta.get_field("title").max_length)
+    content: str = Field("", max_length=services.MAX_MESSAGE_LENGTH)
+    level: SystemMessage.Level = SystemMessage.Level.INFO
+    is_broadcast: bool = Field(False, description="Everyone in the organization; otherwise `target_user_ids`.")
+    target_user_ids: list[Id] = Field([], description="Active people of the caller's organization it is for.")
+    expires_at: StorableDateTime | None = Field(
+        None,
+        description=(
+            "When it comes down by itself; a future ISO 8601 date-time, read in the organization's time zone "
+            "without an offset. Left out, it stays until taken down."
+        ),
+    )
 
 
 # Helpers
@@ -581,6 +622,79 @@ def search(request, query: Query[SearchQuery]):
 )
 def list_system_messages(request):
     return list(selectors.system_messages_for(user=request.user)[:100])
+
+
+def _managed_system_messages(request):
+    """Every banner of the caller's organization, for managers; asking the role first keeps the list hidden."""
+    require(request.user, Action.BROADCAST_UPDATE)
+    return (
+        selectors.system_messages_of(organization=request.organization)
+        .select_related("created_by")
+        .prefetch_related("target_users")
+    )
+
+
+@router.get(
+    "/chat/system-messages/all",
+    response={200: list[ManagedSystemMessageOut], 403: Error},
+    summary="Every banner of the organization",
+    description=(
+        "Managers and admins, as on the system messages page: the newest 100, shown or taken down, with whom "
+        "each is for and how many dismissed it. Staff and technicians get a 403."
+    ),
+)
+def list_all_system_messages(request):
+    return list(_managed_system_messages(request)[:100])
+
+
+@router.post(
+    "/chat/system-messages",
+    response={201: ManagedSystemMessageOut, 400: Error, 403: Error},
+    summary="Raise a banner",
+    description=(
+        "Managers and admins. To everyone (`is_broadcast`) or to chosen people (`target_user_ids`), not both; "
+        "it appears live on their pages until they dismiss it, it expires or it is taken down. An id of "
+        "another organization or none is a 400 naming it."
+    ),
+)
+def create_system_message(request, payload: SystemMessageIn):
+    require(request.user, Action.BROADCAST_UPDATE)
+    if payload.is_broadcast and payload.target_user_ids:
+        raise ValidationError({"is_broadcast": "A banner to everyone takes no people; send false to choose."})
+    people = resolve_people(request, payload.target_user_ids, field="target_user_ids")
+    expires_at = payload.expires_at
+    if expires_at is not None and timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at, request.organization.tzinfo)
+    try:
+        system_message = services.create_system_message(
+            organization=request.organization,
+            actor=request.user,
+            title=payload.title,
+            content=payload.content,
+            message_type=payload.level,
+            target_users=people,
+            is_broadcast=payload.is_broadcast,
+            expires_at=expires_at,
+        )
+    except ValidationError as error:
+        return Status(400, {"detail": error_text(error, SYSTEM_MESSAGE_FIELDS)})
+    return Status(201, _managed_system_messages(request).get(pk=system_message.pk))
+
+
+@router.post(
+    "/chat/system-messages/{system_message_id}/expire",
+    response={200: ManagedSystemMessageOut, 403: Error, 404: Error},
+    summary="Take a banner down",
+    description=(
+        "Managers and admins: it leaves every page now and stays listed as taken down. Taking down one that is "
+        "already down changes nothing."
+    ),
+)
+def expire_system_message(request, system_message_id: int):
+    system_message = get_for_org_or_404(_managed_system_messages(request), request.organization, pk=system_message_id)
+    if system_message.expires_at is None or system_message.expires_at > timezone.now():
+        services.expire_system_message(actor=request.user, system_message=system_message)
+    return _managed_system_messages(request).get(pk=system_message.pk)
 
 
 @router.post(

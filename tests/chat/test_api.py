@@ -844,7 +844,9 @@ def test_it_lists_the_chat_endpoints_in_the_openapi_schema(client):
         "/api/v1/chat/messages/{message_id}/file": {"get"},
         "/api/v1/chat/messages/{message_id}/thumbnail": {"get"},
         "/api/v1/chat/search": {"get"},
-        "/api/v1/chat/system-messages": {"get"},
+        "/api/v1/chat/system-messages": {"get", "post"},
+        "/api/v1/chat/system-messages/all": {"get"},
+        "/api/v1/chat/system-messages/{system_message_id}/expire": {"post"},
         "/api/v1/chat/system-messages/{system_message_id}/dismiss": {"post"},
     }
     for path, methods in expected.items():
