@@ -17,7 +17,7 @@ def _storable(value: datetime) -> datetime:
         raise ValueError(DATETIME_RANGE_MESSAGE) from None
 
 
-def _not_a_boolean(value):
+def not_a_boolean(value):
     # JSON's true is not the integer 1, whatever Python says; 5.0 is an integer to JSON Schema, and stays one.
     if isinstance(value, bool):
         raise ValueError("Input should be an integer, not a boolean")
@@ -25,7 +25,7 @@ def _not_a_boolean(value):
 
 
 # A row's id in a body: an integer a bigint can hold.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_not_a_boolean)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(not_a_boolean)]
 
 # A date-time the database can store: an offset is converted to UTC; years 1 to 9999 (a 422 otherwise).
 StorableDateTime = Annotated[datetime, AfterValidator(_storable)]

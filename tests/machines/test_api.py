@@ -129,7 +129,7 @@ def test_it_refuses_bad_machines_with_the_reason(api_as, maria, press, kind, bod
 
 
 def test_it_answers_a_body_of_the_wrong_shape_with_422(api_as, maria):
-    response = api_as(maria).post("/machines/", {"name": "Lathe"})
+    response = api_as(maria).post("/machines/", {"name": ["Lathe"]})
 
     assert response.status_code == 422
     assert Machine.objects.count() == 0
