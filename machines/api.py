@@ -250,7 +250,7 @@ class FaultIn(Schema):
     severity: str = Field(Severity.MEDIUM, description=SEVERITY_NOTE)
 
 
-class AssignIn(Schema):
+class FaultAssignIn(Schema):
     assignee_id: Id | None = Field(
         description="An active technician of your organization; null puts the fault back in the pool."
     )
@@ -471,7 +471,7 @@ def resolve_fault(request, fault_id: int, payload: ResolveIn):
         "integration tokens get a 403."
     ),
 )
-def assign_fault(request, fault_id: int, payload: AssignIn):
+def assign_fault(request, fault_id: int, payload: FaultAssignIn):
     actor = _person(request)
     require(actor, Action.ASSIGN_WORK)
     fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
