@@ -60,3 +60,13 @@ def session_api(user) -> JsonApi:
     client = Client()
     client.force_login(user, backend="accounts.backends.ModelBackend")
     return JsonApi(client)
+
+
+def post_json(client: Client, url: str, data, **kwargs):
+    """POST `data` as JSON to a full `url` with a plain test client (`headers=` and the like pass through)."""
+    return client.post(url, data=json.dumps(data), content_type="application/json", **kwargs)
+
+
+def patch_json(client: Client, url: str, data, **kwargs):
+    """PATCH `data` as JSON to a full `url` with a plain test client."""
+    return client.patch(url, data=json.dumps(data), content_type="application/json", **kwargs)
