@@ -5,12 +5,13 @@ from datetime import datetime
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from accounts import selectors, services
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from nexus.permissions import Action, Role, actions_for, require
+from nexus.schemas import rows_by_id
 
 router = Router(tags=["people"])
 
@@ -136,6 +137,11 @@ class PersonRef(Schema):
         return obj.display_name
 
 
+def resolve_people(request, ids: list[int], *, field: str) -> list[User]:
+    """The people of the caller's organization a body names (`field`); any other id is a 400 by number."""
+    return rows_by_id(User, request.organization, ids, field=field, noun="person", plural="people")
+
+
 @router.get("/me", response=MeOut, summary="The authenticated user, with organization and permissions")
 def me(request):
     return selectors.get_member_or_404(organization=request.organization, pk=request.user.pk)
@@ -180,7 +186,7 @@ def list_invitations(request):
 def create_invitation(request, payload: InvitationIn):
     """Invite someone by e-mail with a role; the link is single-use and expires."""
     invitation, _ = services.invite_user(inviter=request.user, email=payload.email, role=payload.role)
-    return 201, invitation
+    return Status(201, invitation)
 
 
 @router.delete("/invitations/{invitation_id}", response={204: None, 400: Error}, tags=["organization"])
@@ -188,7 +194,7 @@ def revoke_invitation(request, invitation_id: int):
     require(request.user, Action.INVITE_USERS)
     invitation = selectors.get_invitation_or_404(organization=request.organization, pk=invitation_id)
     services.revoke_invitation(actor=request.user, invitation=invitation)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response=list[TokenOut], tags=["tokens"])
@@ -203,11 +209,11 @@ def create_token(request, payload: TokenIn):
         user=request.user, name=payload.name, expires_in_days=payload.expires_in_days
     )
     token.token = raw
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, tags=["tokens"])
 def revoke_token(request, token_id: int):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     services.revoke_api_token(user=request.user, token=token)
-    return 204, None
+    return Status(204, None)

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from ninja import Status as HttpStatus  # the name Status is the activity status here
 
 from accounts.api import Error, PersonRef
 from accounts.models import User
@@ -32,7 +33,7 @@ from activities.models import (
 )
 from nexus.errors import error_text
 from nexus.permissions import Action, require
-from nexus.schemas import Id, StorableDateTime
+from nexus.schemas import Id, StorableDateTime, rows_by_id
 from nexus.tenancy import scoped
 
 router = Router(tags=["activities"])
@@ -215,10 +216,6 @@ def _project_model():
     return Activity.projects.rel.related_model
 
 
-def _numbers(ids) -> str:
-    return ", ".join(str(pk) for pk in ids)
-
-
 def _resolve_person(request, pk: int | None) -> User | None:
     if pk is None:
         return None
@@ -226,16 +223,6 @@ def _resolve_person(request, pk: int | None) -> User | None:
     if person is None:
         raise ValidationError({"assigned_to": f"Unknown person {pk}."})
     return person
-
-
-def _resolve_many(request, model, ids: list[int], field: str, noun: str) -> list:
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(model, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = noun if len(missing) == 1 else f"{noun}s"
-        raise ValidationError({field: f"Unknown {plural} {_numbers(missing)}."})
-    return [found[pk] for pk in wanted]
 
 
 def _in_organization_time(request, value: datetime) -> datetime:
@@ -250,9 +237,11 @@ def _resolve_changes(request, changes: dict) -> dict:
     if "assigned_to" in changes:
         changes["assigned_to"] = _resolve_person(request, changes["assigned_to"])
     if "tags" in changes:
-        changes["tags"] = _resolve_many(request, Tag, changes["tags"], "tags", "tag")
+        changes["tags"] = rows_by_id(Tag, request.organization, changes["tags"], field="tags", noun="tag")
     if "projects" in changes:
-        changes["projects"] = _resolve_many(request, _project_model(), changes["projects"], "projects", "project")
+        changes["projects"] = rows_by_id(
+            _project_model(), request.organization, changes["projects"], field="projects", noun="project"
+        )
     for name in ("start_time", "end_time"):
         if name in changes:
             changes[name] = _in_organization_time(request, changes[name])
@@ -276,7 +265,7 @@ def list_activities(request, query: Query[ActivityQuery]):
         filters = selectors.ActivityFilters.from_query(request.GET)
     except ValidationError as error:
         reasons = {field: " ".join(messages) for field, messages in error.message_dict.items()}
-        return 400, {"detail": error_text(error), "errors": reasons}
+        return HttpStatus(400, {"detail": error_text(error), "errors": reasons})
     # Day filters mean the factory's days: sessions and tokens both run in the organization's time zone.
     activities = selectors.activities_for(user=request.user, filters=filters)
     return {"count": activities.count(), "items": list(activities[query.offset : query.offset + query.limit])}
@@ -300,7 +289,7 @@ def create_activity(request, payload: ActivityIn):
     require(request.user, Action.CREATE_ACTIVITY)
     fields = _resolve_changes(request, payload.model_dump())
     activity = services.create_activity(organization=request.organization, actor=request.user, **fields)
-    return 201, _get_activity_for_user(request, activity.pk)
+    return HttpStatus(201, _get_activity_for_user(request, activity.pk))
 
 
 @router.patch(
@@ -338,7 +327,7 @@ def claim_activity(request, activity_id: int):
     try:
         services.claim_activity(activity=activity, user=request.user)
     except services.AlreadyClaimed as conflict:
-        return 409, {"detail": error_text(conflict), "claimed_by": conflict.claimed_by}
+        return HttpStatus(409, {"detail": error_text(conflict), "claimed_by": conflict.claimed_by})
     return _get_activity_for_user(request, activity_id)
 
 
@@ -400,7 +389,7 @@ def list_comments(request, activity_id: int):
 def add_comment(request, activity_id: int, payload: ActivityCommentIn):
     activity = _get_activity_for_user(request, activity_id)
     comment = services.add_comment(author=request.user, activity=activity, body=payload.body)
-    return 201, comment
+    return HttpStatus(201, comment)
 
 
 # Tags
@@ -426,7 +415,7 @@ def list_tags(request):
 )
 def create_tag(request, payload: TagIn):
     tag = services.create_tag(actor=request.user, organization=request.organization, **payload.model_dump())
-    return 201, selectors.tags_of(organization=request.organization).get(pk=tag.pk)
+    return HttpStatus(201, selectors.tags_of(organization=request.organization).get(pk=tag.pk))
 
 
 @router.patch(
@@ -452,4 +441,4 @@ def update_tag(request, tag_id: int, payload: TagPatch):
 def delete_tag(request, tag_id: int):
     tag = _get_tag_for_user(request, tag_id)
     services.delete_tag(actor=request.user, tag=tag)
-    return 204, None
+    return HttpStatus(204, None)

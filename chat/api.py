@@ -17,18 +17,22 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
-from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from django.utils import timezone
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
-from accounts.api import Error, PersonRef
-from accounts.models import User
+from accounts.api import Error, PersonRef, resolve_people
 from chat import selectors, services
 from chat.models import Conversation, Message, Reaction, SystemMessage
 from nexus.errors import error_text
 from nexus.files import protected_file_response
-from nexus.schemas import Id
-from nexus.tenancy import get_for_org_or_404, scoped
+from nexus.permissions import Action, require
+from nexus.schemas import Id, StorableDateTime
+from nexus.tenancy import get_for_org_or_404
 
 router = Router(tags=["chat"])
+
+# The services name model fields; the API's callers know the body's names.
+SYSTEM_MESSAGE_FIELDS = {"message_type": "level", "target_users": "target_user_ids", "members": "target_user_ids"}
 
 Kind = Conversation.Kind
 SEARCH_LIMIT = 50
@@ -258,6 +262,42 @@ class SystemMessageOut(Schema):
         return obj.message_type
 
 
+class ManagedSystemMessageOut(SystemMessageOut):
+    """A banner as the managers who raise and take down banners see it."""
+
+    is_active: bool = Field(description="Shown now: not yet expired or taken down.")
+    target_people: list[PersonRef] = Field(description="Whom it is for, when it is not to everyone.")
+    created_by: PersonRef | None = Field(description="Null for banners the system raised.")
+    dismissed: int = Field(description="How many people have dismissed it.")
+
+    @staticmethod
+    def resolve_is_active(obj) -> bool:
+        return obj.expires_at is None or obj.expires_at > timezone.now()
+
+    @staticmethod
+    def resolve_target_people(obj) -> list:
+        return list(obj.target_users.all())
+
+    @staticmethod
+    def resolve_dismissed(obj) -> int:
+        return obj.dismissed
+
+
+class SystemMessageIn(Schema):
+    title: str = Field(min_length=1, max_length=SystemMessage._meta.get_field("title").max_length)
+    content: str = Field("", max_length=services.MAX_MESSAGE_LENGTH)
+    level: SystemMessage.Level = SystemMessage.Level.INFO
+    is_broadcast: bool = Field(False, description="Everyone in the organization; otherwise `target_user_ids`.")
+    target_user_ids: list[Id] = Field([], description="Active people of the caller's organization it is for.")
+    expires_at: StorableDateTime | None = Field(
+        None,
+        description=(
+            "When it comes down by itself; a future ISO 8601 date-time, read in the organization's time zone "
+            "without an offset. Left out, it stays until taken down."
+        ),
+    )
+
+
 # Helpers
 
 
@@ -267,20 +307,6 @@ def _get_conversation_for_user(request, conversation_id: int) -> Conversation:
 
 def _get_message_for_user(request, message_id: int) -> Message:
     return selectors.get_message_or_404(user=request.user, pk=message_id)
-
-
-def _numbers(ids) -> str:
-    return ", ".join(str(pk) for pk in ids)
-
-
-def _resolve_people(request, ids: list[int]) -> list[User]:
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(User, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = "person" if len(missing) == 1 else "people"
-        raise ValidationError({"member_ids": f"Unknown {plural} {_numbers(missing)}."})
-    return [found[pk] for pk in wanted]
 
 
 def _resolve_parent(conversation: Conversation, parent_id: int | None) -> Message | None:
@@ -311,7 +337,7 @@ def _detail(request, conversation: Conversation) -> dict:
 
 def _create_conversation(request, payload: ConversationIn) -> Conversation:
     """Open a conversation of the body's kind; every id is checked before anything is created."""
-    people = _resolve_people(request, payload.member_ids)
+    people = resolve_people(request, payload.member_ids, field="member_ids")
     if payload.kind != Kind.CHANNEL and payload.topic:
         raise ValidationError({"topic": "Only channels have a topic."})
     if payload.kind == Kind.DIRECT:
@@ -339,9 +365,9 @@ def _send(request, conversation: Conversation, **fields):
         message = services.send_message(sender=request.user, conversation=conversation, **fields)
     except ValidationError as error:
         if getattr(error, "code", None) == "rate_limited":
-            return 429, {"detail": error_text(error)}
+            return Status(429, {"detail": error_text(error)})
         raise
-    return 201, _get_message_for_user(request, message.pk)
+    return Status(201, _get_message_for_user(request, message.pk))
 
 
 # Conversations
@@ -373,7 +399,7 @@ def list_conversations(request):
 def create_conversation(request, payload: ConversationIn):
     conversation = _create_conversation(request, payload)
     status = 200 if payload.kind == Kind.DIRECT else 201
-    return status, _detail(request, _get_conversation_for_user(request, conversation.pk))
+    return Status(status, _detail(request, _get_conversation_for_user(request, conversation.pk)))
 
 
 @router.get(
@@ -406,7 +432,7 @@ def join_conversation(request, conversation_id: int):
 def leave_conversation(request, conversation_id: int):
     conversation = _get_conversation_for_user(request, conversation_id)
     services.leave_conversation(user=request.user, conversation=conversation)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -523,7 +549,7 @@ def edit_message(request, message_id: int, payload: MessagePatch):
 def delete_message(request, message_id: int):
     message = _get_message_for_user(request, message_id)
     services.delete_message(actor=request.user, message=message)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -598,6 +624,79 @@ def list_system_messages(request):
     return list(selectors.system_messages_for(user=request.user)[:100])
 
 
+def _managed_system_messages(request):
+    """Every banner of the caller's organization, for managers; asking the role first keeps the list hidden."""
+    require(request.user, Action.BROADCAST_UPDATE)
+    return (
+        selectors.system_messages_of(organization=request.organization)
+        .select_related("created_by")
+        .prefetch_related("target_users")
+    )
+
+
+@router.get(
+    "/chat/system-messages/all",
+    response={200: list[ManagedSystemMessageOut], 403: Error},
+    summary="Every banner of the organization",
+    description=(
+        "Managers and admins, as on the system messages page: the newest 100, shown or taken down, with whom "
+        "each is for and how many dismissed it. Staff and technicians get a 403."
+    ),
+)
+def list_all_system_messages(request):
+    return list(_managed_system_messages(request)[:100])
+
+
+@router.post(
+    "/chat/system-messages",
+    response={201: ManagedSystemMessageOut, 400: Error, 403: Error},
+    summary="Raise a banner",
+    description=(
+        "Managers and admins. To everyone (`is_broadcast`) or to chosen people (`target_user_ids`), not both; "
+        "it appears live on their pages until they dismiss it, it expires or it is taken down. An id of "
+        "another organization or none is a 400 naming it."
+    ),
+)
+def create_system_message(request, payload: SystemMessageIn):
+    require(request.user, Action.BROADCAST_UPDATE)
+    if payload.is_broadcast and payload.target_user_ids:
+        raise ValidationError({"is_broadcast": "A banner to everyone takes no people; send false to choose."})
+    people = resolve_people(request, payload.target_user_ids, field="target_user_ids")
+    expires_at = payload.expires_at
+    if expires_at is not None and timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at, request.organization.tzinfo)
+    try:
+        system_message = services.create_system_message(
+            organization=request.organization,
+            actor=request.user,
+            title=payload.title,
+            content=payload.content,
+            message_type=payload.level,
+            target_users=people,
+            is_broadcast=payload.is_broadcast,
+            expires_at=expires_at,
+        )
+    except ValidationError as error:
+        return Status(400, {"detail": error_text(error, SYSTEM_MESSAGE_FIELDS)})
+    return Status(201, _managed_system_messages(request).get(pk=system_message.pk))
+
+
+@router.post(
+    "/chat/system-messages/{system_message_id}/expire",
+    response={200: ManagedSystemMessageOut, 403: Error, 404: Error},
+    summary="Take a banner down",
+    description=(
+        "Managers and admins: it leaves every page now and stays listed as taken down. Taking down one that is "
+        "already down changes nothing."
+    ),
+)
+def expire_system_message(request, system_message_id: int):
+    system_message = get_for_org_or_404(_managed_system_messages(request), request.organization, pk=system_message_id)
+    if system_message.expires_at is None or system_message.expires_at > timezone.now():
+        services.expire_system_message(actor=request.user, system_message=system_message)
+    return _managed_system_messages(request).get(pk=system_message.pk)
+
+
 @router.post(
     "/chat/system-messages/{system_message_id}/dismiss",
     response={204: None, 404: Error},
@@ -611,4 +710,4 @@ def dismiss_system_message(request, system_message_id: int):
     except PermissionDenied:
         # A banner addressed to others is as unknown as one of another organization.
         raise Http404("No such message.") from None
-    return 204, None
+    return Status(204, None)

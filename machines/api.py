@@ -11,16 +11,19 @@ integration token's machine, is a 404. Machines never show their `hf_key`.
 """
 
 from datetime import datetime
+from typing import Annotated
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, Form, Router, Schema, UploadedFile
+from ninja import Status as HttpStatus  # the name Status is the machine status here
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
+from pydantic import AfterValidator, BeforeValidator
 
 from accounts import services as account_services
 from accounts.api import Error, PersonRef
@@ -36,14 +39,32 @@ from machines.models import (
     Severity,
     Status,
 )
+from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.permissions import Action, require
-from nexus.schemas import Id, max_length_of
+from nexus.schemas import Id, max_length_of, not_a_boolean
 
 router = Router(tags=["machines"])
 
 SYSTEM_LIMIT = "An integration token may only read machines, report faults and add or clear warnings."
 SEVERITY_NOTE = f"One of {', '.join(Severity.values)} (any case)."
+# Seed 002's external systems send importance as a number from 1 to 5; the hub keeps four levels.
+IMPORTANCE_BY_NUMBER = {1: Severity.LOW, 2: Severity.LOW, 3: Severity.MEDIUM, 4: Severity.HIGH, 5: Severity.CRITICAL}
+IMPORTANCE_NOTE = (
+    f"One of {', '.join(Severity.values)} (any case), or a number from 1 to 5: "
+    + ", ".join(f"{number} is {level.value}" for number, level in IMPORTANCE_BY_NUMBER.items())
+    + "."
+)
+
+
+def _importance_level(value: int | str) -> str:
+    """A number becomes its level; a name is checked by the service, which names the levels if it is wrong."""
+    return IMPORTANCE_BY_NUMBER[value].value if isinstance(value, int) else value
+
+
+Importance = Annotated[
+    Annotated[int, Field(ge=1, le=5)] | str, BeforeValidator(not_a_boolean), AfterValidator(_importance_level)
+]
 
 
 class IntegrationTokenAuth(HttpBearer):
@@ -114,11 +135,17 @@ class MachineOut(Schema):
 
 class MachineIn(Schema):
     name: str = Field(max_length=max_length_of(Machine, "name"))
-    machine_type_id: Id = Field(description="A machine type of your organization.")
+    machine_type_id: Id | None = Field(
+        None,
+        description=(
+            "A machine type of your organization. Left out, the organization's only machine type; with "
+            "several, or none, it is a 400 that says what to send."
+        ),
+    )
     manufacturer: str = Field("", max_length=max_length_of(Machine, "manufacturer"))
     line: str = Field("", max_length=max_length_of(Machine, "line"))
     location: str = Field("", max_length=max_length_of(Machine, "location"))
-    importance: str = Field(Severity.MEDIUM, description=SEVERITY_NOTE)
+    importance: Importance = Field(Severity.MEDIUM, description=IMPORTANCE_NOTE)
     capacity_per_hour: int | None = Field(None, description="Parts per hour; at least 0.")
     ideal_cycle_seconds: float | None = Field(None, description="Positive.")
     pos_x: float = 0
@@ -137,7 +164,7 @@ class MachinePatch(Schema):
     manufacturer: str | None = Field(None, max_length=max_length_of(Machine, "manufacturer"))
     line: str | None = Field(None, max_length=max_length_of(Machine, "line"))
     location: str | None = Field(None, max_length=max_length_of(Machine, "location"))
-    importance: str | None = Field(None, description=SEVERITY_NOTE)
+    importance: Importance | None = Field(None, description=IMPORTANCE_NOTE)
     capacity_per_hour: int | None = None
     ideal_cycle_seconds: float | None = None
     pos_x: float | None = None
@@ -194,12 +221,20 @@ class FaultOut(Schema):
     resolution: str
     incident_id: int | None = Field(description="The incident it opened or joined.")
     activity_id: int | None = Field(description="The incident's claimable Maintenance activity.")
+    assigned_to: PersonRef | None = Field(
+        description="Who works on it: the assignee of the incident's activity, whether assigned here or there."
+    )
     photos: list[PhotoOut] = Field(description="Photos taken when it was reported.")
     notes: list[NoteOut] = Field(description="Technicians' notes, oldest first, each with its photos.")
 
     @staticmethod
     def resolve_activity_id(obj) -> int | None:
         return obj.incident.activity_id if obj.incident_id else None
+
+    @staticmethod
+    def resolve_assigned_to(obj) -> User | None:
+        activity = obj.incident.activity if obj.incident_id else None
+        return activity.assigned_to if activity is not None else None
 
     @staticmethod
     def resolve_photos(obj) -> list:
@@ -213,6 +248,12 @@ class FaultOut(Schema):
 class FaultIn(Schema):
     description: str = Field(max_length=MAX_TEXT_LENGTH)
     severity: str = Field(Severity.MEDIUM, description=SEVERITY_NOTE)
+
+
+class FaultAssignIn(Schema):
+    assignee_id: Id | None = Field(
+        description="An active technician of your organization; null puts the fault back in the pool."
+    )
 
 
 class ResolveIn(Schema):
@@ -276,6 +317,19 @@ def _machine_fields(payload: Schema, *, organization, exclude_unset: bool) -> di
     return fields
 
 
+def _only_machine_type(request):
+    """The machine type a body without one means: the organization's only one, or a 400 saying what to send."""
+    kinds = list(selectors.machine_types_of(organization=request.organization)[:11])
+    if len(kinds) == 1:
+        return kinds[0]
+    if not kinds:
+        raise ValidationError(
+            {"machine_type_id": "Create a machine type first, on the Machine types page (/machines/types/)."}
+        )
+    listed = ", ".join(f"{kind.pk} ({kind.name})" for kind in kinds[:10])
+    raise ValidationError({"machine_type_id": f"Send one of your machine types: {listed}."})
+
+
 # Machines
 
 MACHINE_RESPONSES = {400: Error, 401: Error, 403: Error, 404: Error}
@@ -305,8 +359,10 @@ def list_machines(request):
 def create_machine(request, payload: MachineIn):
     actor = _person(request)
     fields = _machine_fields(payload, organization=request.organization, exclude_unset=False)
+    if payload.machine_type_id is None:
+        fields["machine_type"] = _only_machine_type(request)
     machine = services.create_machine(actor=actor, **fields)
-    return 201, selectors.get_machine_or_404(organization=request.organization, pk=machine.pk)
+    return HttpStatus(201, selectors.get_machine_or_404(organization=request.organization, pk=machine.pk))
 
 
 @router.get(
@@ -346,7 +402,7 @@ def delete_machine(request, machine_id: int):
     actor = _person(request)
     machine = _get_machine_for_caller(request, machine_id)
     services.delete_machine(actor=actor, machine=machine)
-    return 204, None
+    return HttpStatus(204, None)
 
 
 # Faults
@@ -384,7 +440,7 @@ def report_fault(request, machine_id: int, payload: FaultIn):
         description=payload.description,
         severity=payload.severity.strip().lower(),
     )
-    return 201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk, detailed=True)
+    return HttpStatus(201, selectors.get_fault_or_404(organization=request.organization, pk=fault.pk, detailed=True))
 
 
 @router.patch(
@@ -404,6 +460,34 @@ def resolve_fault(request, fault_id: int, payload: ResolveIn):
 
 
 @router.post(
+    "/faults/{fault_id}/assign/",
+    response={200: FaultOut, **MACHINE_RESPONSES},
+    summary="Assign a fault to a technician",
+    description=(
+        "Managers and admins. Assigns the fault's incident activity, so the fault and its work order have one "
+        "owner whether it is assigned here, on the fault's page or on the activity's page (and the escalation "
+        "stops once it is claimed). The assignee must be an active technician of your organization (400 "
+        "otherwise); a resolved fault, or one without an open work order, is a 400. Staff, technicians and "
+        "integration tokens get a 403."
+    ),
+)
+def assign_fault(request, fault_id: int, payload: FaultAssignIn):
+    actor = _person(request)
+    require(actor, Action.ASSIGN_WORK)
+    fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
+    assignee = None
+    if payload.assignee_id is not None:
+        assignee = User.objects.filter(organization=request.organization, pk=payload.assignee_id).first()
+        if assignee is None:
+            raise ValidationError({"assignee_id": f"Unknown person {payload.assignee_id}."})
+    try:
+        services.assign_fault(fault=fault, actor=actor, assignee=assignee)
+    except ValidationError as error:
+        return HttpStatus(400, {"detail": error_text(error, {"assignee": "assignee_id"})})
+    return selectors.get_fault_or_404(organization=request.organization, pk=fault_id, detailed=True)
+
+
+@router.post(
     "/faults/{fault_id}/notes/",
     response={201: NoteOut, **MACHINE_RESPONSES},
     summary="Add a note and photos to a fault",
@@ -416,7 +500,7 @@ def add_fault_note(request, fault_id: int, body: Form[str] = "", photos: File[li
     actor = _person(request)
     fault = selectors.get_fault_or_404(organization=request.organization, pk=fault_id)
     note = services.add_fault_note(fault=fault, author=actor, body=body, photos=photos or [])
-    return 201, note
+    return HttpStatus(201, note)
 
 
 def _get_photo_for_caller(request, fault_id: int, photo_id: int) -> FaultPhoto:
@@ -468,7 +552,7 @@ def get_fault_photo_thumbnail(request, fault_id: int, photo_id: int):
 )
 def add_warning(request, machine_id: int, payload: WarningIn):
     machine = _get_machine_for_caller(request, machine_id)
-    return 201, services.add_warning(machine=machine, actor=_actor(request), message=payload.message)
+    return HttpStatus(201, services.add_warning(machine=machine, actor=_actor(request), message=payload.message))
 
 
 @router.delete(
@@ -481,7 +565,7 @@ def clear_warning(request, machine_id: int, warning_id: int):
     machine = _get_machine_for_caller(request, machine_id)
     warning = selectors.get_warning_or_404(machine=machine, pk=warning_id)
     services.clear_warning(warning=warning, actor=_actor(request))
-    return 204, None
+    return HttpStatus(204, None)
 
 
 # Logging in
@@ -503,11 +587,11 @@ def clear_warning(request, machine_id: int, warning_id: int):
 def obtain_token(request, payload: LoginIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
-        return 401, {"detail": "Wrong username or password."}
+        return HttpStatus(401, {"detail": "Wrong username or password."})
     # A password alone must not get around a second factor.
     if is_mfa_enabled(user):
         raise PermissionDenied("This account uses two-factor authentication: create a token on your profile page.")
     token, raw = account_services.create_api_token(
         user=user, name=payload.name, expires_in_days=payload.expires_in_days
     )
-    return 201, {"id": token.pk, "name": token.name, "token": raw, "expires_at": token.expires_at}
+    return HttpStatus(201, {"id": token.pk, "name": token.name, "token": raw, "expires_at": token.expires_at})

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, When
 from django.http import Http404
 
+from accounts.models import User
 from chat import selectors as chat_selectors
 from chat.models import Conversation
 from machines.models import (
@@ -29,6 +30,7 @@ from machines.models import (
     MachineWarning,
     Severity,
 )
+from nexus.permissions import Role
 from nexus.tenancy import get_for_org_or_404, scoped
 
 
@@ -66,7 +68,7 @@ def get_machine_type(*, organization, pk: int | None) -> MachineType | None:
 
 
 def _with_notes_and_photos(faults: QuerySet[FaultCase]) -> QuerySet[FaultCase]:
-    return faults.select_related("reported_by", "resolved_by", "incident__activity").prefetch_related(
+    return faults.select_related("reported_by", "resolved_by", "incident__activity__assigned_to").prefetch_related(
         Prefetch("notes", queryset=FaultNote.objects.select_related("author").prefetch_related("photos")),
         Prefetch("photos", queryset=FaultPhoto.objects.filter(note__isnull=True), to_attr="report_photos"),
     )
@@ -78,6 +80,11 @@ def faults_of(*, machine: Machine, state: str | None = None) -> QuerySet[FaultCa
     if state:
         faults = faults.filter(state=state)
     return faults
+
+
+def technicians_of(*, organization) -> QuerySet:
+    """The active technicians a fault can be assigned to, by name."""
+    return scoped(User, organization).filter(role=Role.TECHNICIAN, is_active=True).order_by("first_name", "username")
 
 
 def get_fault_or_404(*, organization, pk: int, detailed: bool = False) -> FaultCase:

@@ -400,6 +400,46 @@ def add_fault_note(*, fault: FaultCase, author: User, body: str, photos: Iterabl
 
 
 @transaction.atomic
+def assign_fault(*, fault: FaultCase, actor: User, assignee: User | None) -> FaultCase:
+    """Managers give an open fault to a technician, or back to the pool with None.
+
+    The fault's owner is its incident's Maintenance activity's assignee, so assigning here, claiming on the
+    activity or assigning on the activity's page all change the one owner (and claiming then stops the
+    escalation). A fault whose incident has no open activity cannot be assigned.
+    """
+    require(actor, Action.ASSIGN_WORK)
+    if actor.organization_id != fault.organization_id:
+        raise PermissionDenied("That fault is not of your organization.")
+    fault = (
+        FaultCase.objects.select_for_update(of=("self",))
+        .select_related("machine", "incident__activity__assigned_to")
+        .get(pk=fault.pk)
+    )
+    if fault.state != FaultCase.State.OPEN:
+        raise ValidationError("The fault is already resolved.")
+    if assignee is not None:
+        if assignee.organization_id != fault.organization_id:
+            raise ValidationError({"assignee": "Choose a technician of your organization."})
+        if assignee.role != Role.TECHNICIAN or not assignee.is_active:
+            raise ValidationError({"assignee": f"{assignee.display_name} is not an active technician."})
+    incident = fault.incident
+    activity = incident.activity if incident is not None and incident.state == Incident.State.OPEN else None
+    if activity is None or activity.status in CLOSED_STATUSES:
+        raise ValidationError("This fault has no open work order to assign.")
+    if activity.assigned_to_id == (assignee.pk if assignee else None):
+        return fault
+    incident.activity = activity_services.assign_activity(
+        actor=actor, activity=activity, assignee=assignee, note=f"Fault #{fault.pk} on {fault.machine.name}"
+    )
+    if assignee is None:
+        _say(fault.machine, f"{actor.display_name} put fault #{fault.pk} back in the pool.")
+    else:
+        _say(fault.machine, f"{actor.display_name} assigned fault #{fault.pk} to {assignee.display_name}.")
+    _changed(fault.machine)
+    return fault
+
+
+@transaction.atomic
 def resolve_fault(*, fault: FaultCase, actor: User, resolution: str) -> FaultCase:
     """Technicians and managers resolve a fault; the last open fault of an incident closes it and its activity."""
     require(actor, Action.RESOLVE_FAULT)

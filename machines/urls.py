@@ -18,6 +18,7 @@ urlpatterns = [
     path("flows/<int:pk>/delete/", views.delete_edge, name="delete-edge"),
     path("faults/<int:pk>/notes/", views.add_fault_note, name="fault-note"),
     path("faults/<int:pk>/resolve/", views.resolve_fault, name="resolve-fault"),
+    path("faults/<int:pk>/assign/", views.assign_fault, name="assign-fault"),
     path("photos/<int:pk>/", views.photo, {"size": "full"}, name="photo"),
     path("photos/<int:pk>/thumbnail/", views.photo, {"size": "thumbnail"}, name="photo-thumbnail"),
     path("types/", views.machine_types, name="types"),

@@ -86,6 +86,9 @@ def _detail_context(request, machine) -> dict:
         "page": selectors.machine_page(machine=machine),
         "may_manage": can(user, Action.CREATE_MACHINE),
         "may_repair": can(user, Action.RESOLVE_FAULT),
+        "technicians": (
+            list(selectors.technicians_of(organization=request.organization)) if can(user, Action.ASSIGN_WORK) else None
+        ),
         "edge_form": EdgeForm(machine=machine) if can(user, Action.CREATE_MACHINE) else None,
         "kept": {},
     }
@@ -127,6 +130,7 @@ FIELD_LABELS = {
     "photos": "Photos",
     "resolution": "Resolution",
     "message": "Warning",
+    "assignee": "Technician",
     "target": "Feeds into",
     "flow_type": "What flows",
 }
@@ -179,6 +183,31 @@ def resolve_fault(request, pk: int):
         return _refused(request, error, fault.machine_id, kept=kept)
     messages.success(request, "The fault was resolved.")
     return _back_to(fault.machine_id)
+
+
+@login_required
+@require_POST
+def assign_fault(request, pk: int):
+    """Managers give an open fault (its incident's work order) to a technician, or back to the pool."""
+    fault = _get_fault_for_user(request, pk)
+    require(request.user, Action.ASSIGN_WORK)
+    chosen = request.POST.get("assignee", "")
+    assignee = None
+    if chosen:
+        technicians = selectors.technicians_of(organization=request.organization)
+        assignee = technicians.filter(pk=chosen).first() if chosen.isdigit() and len(chosen) < 19 else None
+        if assignee is None:
+            error = ValidationError({"assignee": "Choose an active technician of your organization."})
+            return _refused(request, error, fault.machine_id, kept={})
+    try:
+        services.assign_fault(fault=fault, actor=request.user, assignee=assignee)
+    except ValidationError as error:
+        return _refused(request, error, fault.machine_id, kept={})
+    if assignee is None:
+        messages.success(request, "The fault is back in the pool for any technician to claim.")
+    else:
+        messages.success(request, f"The fault was assigned to {assignee.display_name}.")
+    return _back_to(fault.machine_id, f"fault-{fault.pk}")
 
 
 @login_required

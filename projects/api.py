@@ -12,14 +12,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
-from accounts.models import User
+from accounts.api import resolve_people
 from activities.models import Activity
 from nexus.errors import error_text
 from nexus.permissions import Action, require
-from nexus.schemas import Id
-from nexus.tenancy import scoped
+from nexus.schemas import Id, rows_by_id
 from projects import selectors, services
 from projects.models import DESCRIPTION_MAX_LENGTH, Project, ProjectStatus
 
@@ -105,27 +104,20 @@ def _get_project_for_user(request, project_id: int) -> Project:
     return get_object_or_404(_with_activity_ids(selectors.projects_for(user=request.user)), pk=project_id)
 
 
-def _resolve_many(request, model, ids: list[int], field: str, noun: str) -> list:
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(model, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = noun if len(missing) == 1 else f"{noun}s"
-        raise ValidationError({field: f"Unknown {plural} {', '.join(map(str, missing))}."})
-    return [found[pk] for pk in wanted]
-
-
 def _resolve_changes(request, changes: dict) -> dict:
     """Turn the ids of a create or patch body into the objects the services take."""
     if "manager_id" in changes:
-        changes["manager"] = _resolve_many(request, User, [changes.pop("manager_id")], "manager_id", "person")[0]
+        changes["manager"] = resolve_people(request, [changes.pop("manager_id")], field="manager_id")[0]
     if "team_member_ids" in changes:
-        changes["team_members"] = _resolve_many(
-            request, User, changes.pop("team_member_ids"), "team_member_ids", "person"
-        )
+        changes["team_members"] = resolve_people(request, changes.pop("team_member_ids"), field="team_member_ids")
     if "activity_ids" in changes:
-        changes["activities"] = _resolve_many(
-            request, Activity, changes.pop("activity_ids"), "activity_ids", "activity"
+        changes["activities"] = rows_by_id(
+            Activity,
+            request.organization,
+            changes.pop("activity_ids"),
+            field="activity_ids",
+            noun="activity",
+            plural="activities",
         )
     return changes
 
@@ -160,8 +152,8 @@ def create_project(request, payload: ProjectIn):
     try:
         project = services.create_project(actor=request.user, **_resolve_changes(request, fields))
     except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
-    return 201, _get_project_for_user(request, project.pk)
+        return Status(400, {"detail": _error_detail(error)})
+    return Status(201, _get_project_for_user(request, project.pk))
 
 
 @router.patch(
@@ -177,5 +169,5 @@ def update_project(request, project_id: int, payload: ProjectPatch):
         changes = _resolve_changes(request, payload.model_dump(exclude_unset=True))
         services.update_project(actor=request.user, project=project, **changes)
     except ValidationError as error:
-        return 400, {"detail": _error_detail(error)}
+        return Status(400, {"detail": _error_detail(error)})
     return _get_project_for_user(request, project_id)

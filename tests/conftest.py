@@ -10,6 +10,7 @@ from django.test import Client
 
 from accounts import services
 from nexus.permissions import Role
+from tests.api_client import JsonApi
 
 PASSWORD = "correct-horse-battery"
 
@@ -223,3 +224,9 @@ def asgi_live_server(transactional_db, settings):
     process.terminate()
     process.join(timeout=10)
     _wait_for_test_server_connections_to_close()
+
+
+@pytest.fixture
+def api_as(client_for):
+    """`api_as(maria)`: a JSON client for the API (tests/api_client.py), logged in through the session."""
+    return lambda user: JsonApi(client_for(user))

@@ -1,7 +1,5 @@
 """The notifications JSON API (the bell), over HTTP with the test client."""
 
-import json
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +7,7 @@ from notifications.models import Notification
 
 from chat import services as chat_services
 from nexus.notify import notify
+from tests.api_client import JsonApi
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +15,7 @@ API = "/api/v1"
 
 
 def _post(client, path, data=None):
-    return client.post(f"{API}{path}", json.dumps(data or {}), content_type="application/json")
+    return JsonApi(client).post(path, data)
 
 
 @pytest.fixture

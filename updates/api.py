@@ -17,19 +17,18 @@ rows are listed with each update and downloaded through the endpoints below.
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
-from accounts.api import Error, PersonRef
+from accounts.api import Error, PersonRef, resolve_people
 from accounts.models import User
 from nexus.errors import error_text
 from nexus.files import protected_file_response
 from nexus.permissions import Action, Role, require
 from nexus.schemas import Id, StorableDateTime
-from nexus.tenancy import scoped
 from updates import selectors, services
 from updates.models import (
     MAX_COMMENT_LENGTH,
@@ -244,6 +243,23 @@ class UpdateIn(Schema):
     publish_at: StorableDateTime | None = Field(None, description=f"Schedule it for this future time. {TIME_NOTE}")
 
 
+class UpdatePatch(Schema):
+    """Only the fields sent change. The audience can change only while the update is a draft or scheduled."""
+
+    title: str = Field(None, max_length=MAX_TITLE_LENGTH)
+    content: str = Field(None, max_length=MAX_CONTENT_LENGTH, description="Light markdown.")
+    type: UpdateType = None
+    priority: Priority = None
+    target_all: bool = Field(None, description="Everyone in the organization; false with roles or people.")
+    target_roles: list[Role] = Field(None, description="Roles it is for (with `target_all` false).")
+    target_user_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        None, description="Active people of the caller's organization it is for."
+    )
+
+
+AUDIENCE_FIELDS = ("target_all", "target_roles", "target_user_ids")
+
+
 class UpdateCommentIn(Schema):
     content: str = Field(max_length=MAX_COMMENT_LENGTH)
     parent_id: Id | None = Field(None, description="A comment of this update to reply to.")
@@ -277,21 +293,6 @@ def _get_file_for_user(request, model, update_id: int, file_id: int):
         raise Http404("No such file.") from None
 
 
-def _numbers(ids) -> str:
-    return ", ".join(str(pk) for pk in ids)
-
-
-def _resolve_people(request, ids: list[int]) -> list[User]:
-    """The people of the caller's organization; any other id is refused by number, never dropped."""
-    wanted = list(dict.fromkeys(ids))
-    found = scoped(User, request.organization).in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        plural = "person" if len(missing) == 1 else "people"
-        raise ValidationError({"target_user_ids": f"Unknown {plural} {_numbers(missing)}."})
-    return [found[pk] for pk in wanted]
-
-
 def _resolve_parent(update: Update, parent_id: int | None) -> UpdateComment | None:
     if parent_id is None:
         return None
@@ -322,7 +323,42 @@ def _draft(request, payload: UpdateIn) -> services.Draft:
         priority=payload.priority,
         target_all=not chosen if payload.target_all is None else payload.target_all,
         target_roles=list(payload.target_roles),
-        target_users=_resolve_people(request, payload.target_user_ids),
+        target_users=resolve_people(request, payload.target_user_ids, field="target_user_ids"),
+    )
+
+
+def _edited_draft(request, update: Update, payload: UpdatePatch) -> services.Draft:
+    """The update as it is, with the fields the body sends changed (a null is a 422: the schema's types
+    take none); an audience change that cannot happen is refused rather than dropped."""
+    changes = payload.model_dump(exclude_unset=True)
+    if not changes:
+        raise ValidationError("Send at least one field to change.")
+    audience = [name for name in AUDIENCE_FIELDS if name in changes]
+    if audience and update.is_published:
+        raise ValidationError({audience[0]: "A published update keeps the audience it was published to."})
+    people = (
+        resolve_people(request, changes["target_user_ids"], field="target_user_ids")
+        if "target_user_ids" in changes
+        else list(update.target_users.all())
+    )
+    roles = changes.get("target_roles", update.target_roles)
+    if "target_all" in changes:
+        target_all = changes["target_all"]
+    elif audience:
+        # Choosing roles or people narrows an update to everyone; an empty choice is refused by the service.
+        target_all = False
+    else:
+        target_all = update.target_all
+    if target_all and (changes.get("target_roles") or changes.get("target_user_ids")):
+        raise ValidationError({"target_all": "An update to everyone takes no roles or people; send false to choose."})
+    return services.Draft(
+        title=changes.get("title", update.title),
+        content=changes.get("content", update.content),
+        type=changes.get("type", update.type),
+        priority=changes.get("priority", update.priority),
+        target_all=target_all,
+        target_roles=[] if target_all else list(roles),
+        target_users=[] if target_all else people,
     )
 
 
@@ -412,8 +448,8 @@ def create_update(request, payload: UpdateIn):
             publish_at=_in_organization_time(request, payload.publish_at),
         )
     except ValidationError as error:
-        return 400, {"detail": error_text(error, FIELD_NAMES)}
-    return 201, _detail(request, update.pk)
+        return Status(400, {"detail": error_text(error, FIELD_NAMES)})
+    return Status(201, _detail(request, update.pk))
 
 
 @router.post(
@@ -428,6 +464,29 @@ def publish_update(request, update_id: int):
     return _detail(request, update_id)
 
 
+@router.patch(
+    "/updates/{update_id}",
+    response={200: UpdateDetail, 400: Error, 403: Error, 404: Error},
+    summary="Edit an update",
+    description=(
+        "Its author (while a manager or admin) or an admin it reaches, as on the edit page. Only the fields sent "
+        "change, all or nothing. A published update gets an edit mark and keeps its audience: sending "
+        "`target_all`, `target_roles` or `target_user_ids` for it is a 400. Files are added and removed on the "
+        "web page. Others who see the update get a 403."
+    ),
+)
+def edit_update(request, update_id: int, payload: UpdatePatch):
+    update = _get_update_for_user(request, update_id)
+    if not services.may_manage(request.user, update):
+        raise PermissionDenied("Only the author or an administrator may edit this update.")
+    draft = _edited_draft(request, update, payload)
+    try:
+        services.edit_update(actor=request.user, update=update, draft=draft)
+    except ValidationError as error:
+        return Status(400, {"detail": error_text(error, FIELD_NAMES)})
+    return _detail(request, update_id)
+
+
 @router.delete(
     "/updates/{update_id}",
     response={204: None, 403: Error, 404: Error},
@@ -437,7 +496,7 @@ def publish_update(request, update_id: int):
 def delete_update(request, update_id: int):
     update = _get_update_for_user(request, update_id)
     services.delete_update(actor=request.user, update=update)
-    return 204, None
+    return Status(204, None)
 
 
 # Reactions
@@ -456,7 +515,23 @@ def add_comment(request, update_id: int, payload: UpdateCommentIn):
     update = _get_update_for_user(request, update_id)
     parent = _resolve_parent(update, payload.parent_id)
     comment = services.add_comment(user=request.user, update=update, content=payload.content, parent=parent)
-    return 201, comment
+    return Status(201, comment)
+
+
+@router.delete(
+    "/updates/{update_id}/comments/{comment_id}",
+    response={204: None, 400: Error, 403: Error, 404: Error},
+    summary="Remove a comment",
+    description=(
+        "The comment's author, or whoever manages the update (its author, an admin), as on the page; its replies "
+        "go with it. Anyone else is a 403; a comment of another update is a 404."
+    ),
+)
+def delete_comment(request, update_id: int, comment_id: int):
+    update = _get_update_for_user(request, update_id)
+    comment = selectors.get_comment_or_404(update=update, pk=comment_id)
+    services.delete_comment(actor=request.user, comment=comment)
+    return Status(204, None)
 
 
 @router.post(

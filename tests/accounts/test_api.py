@@ -1,6 +1,5 @@
 """The JSON API for people, invitations and tokens, over HTTP with the test client."""
 
-import json
 import re
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import ApiToken, Invitation, User, hash_secret
 from nexus.permissions import Role
+from tests.api_client import patch_json, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,6 @@ def token_for():
         return raw
 
     return make
-
-
-def _patch(client, url, data, **kwargs):
-    return client.patch(url, data=json.dumps(data), content_type="application/json", **kwargs)
-
-
-def _post(client, url, data, **kwargs):
-    return client.post(url, data=json.dumps(data), content_type="application/json", **kwargs)
 
 
 def _refetch(user: User) -> User:
@@ -154,7 +146,7 @@ def test_it_answers_404_for_a_user_of_another_organization(client, token_for, ca
 
 
 def test_it_changes_a_role_for_an_admin(client, token_for, alice, carol):
-    response = _patch(client, f"{API}/users/{carol.pk}", {"role": "technician"}, headers=_bearer(token_for(alice)))
+    response = patch_json(client, f"{API}/users/{carol.pk}", {"role": "technician"}, headers=_bearer(token_for(alice)))
     assert response.status_code == 200
     assert response.json()["role"] == "technician"
     assert _refetch(carol).role == Role.TECHNICIAN
@@ -162,7 +154,7 @@ def test_it_changes_a_role_for_an_admin(client, token_for, alice, carol):
 
 def test_it_deactivates_a_user_for_an_admin(client, token_for, alice, carol):
     carol_raw = token_for(carol)
-    response = _patch(client, f"{API}/users/{carol.pk}", {"is_active": False}, headers=_bearer(token_for(alice)))
+    response = patch_json(client, f"{API}/users/{carol.pk}", {"is_active": False}, headers=_bearer(token_for(alice)))
     assert response.status_code == 200
     assert response.json()["is_active"] is False
     assert client.get(f"{API}/me", headers=_bearer(carol_raw)).status_code == 401
@@ -173,7 +165,7 @@ def test_it_forbids_role_changes_to_non_admins(request, client, token_for, perso
     actor = request.getfixturevalue(persona)
     raw = token_for(actor)
     for target, payload in ((actor, {"role": "admin"}), (alice, {"role": "staff"}), (alice, {"is_active": False})):
-        response = _patch(client, f"{API}/users/{target.pk}", payload, headers=_bearer(raw))
+        response = patch_json(client, f"{API}/users/{target.pk}", payload, headers=_bearer(raw))
         assert response.status_code == 403
         assert "may not manage users" in response.json()["detail"]
     assert _refetch(actor).role == actor.role
@@ -181,14 +173,14 @@ def test_it_forbids_role_changes_to_non_admins(request, client, token_for, perso
 
 
 def test_it_explains_why_the_last_admin_cannot_be_demoted(client, token_for, alice):
-    response = _patch(client, f"{API}/users/{alice.pk}", {"role": "manager"}, headers=_bearer(token_for(alice)))
+    response = patch_json(client, f"{API}/users/{alice.pk}", {"role": "manager"}, headers=_bearer(token_for(alice)))
     assert response.status_code == 400
     assert "at least one active admin" in response.json()["detail"]
     assert _refetch(alice).role == Role.ADMIN
 
 
 def test_it_explains_why_an_admin_cannot_deactivate_themself(client, token_for, alice):
-    response = _patch(client, f"{API}/users/{alice.pk}", {"is_active": False}, headers=_bearer(token_for(alice)))
+    response = patch_json(client, f"{API}/users/{alice.pk}", {"is_active": False}, headers=_bearer(token_for(alice)))
     assert response.status_code == 400
     assert "cannot deactivate yourself" in response.json()["detail"]
     assert _refetch(alice).is_active is True
@@ -196,7 +188,7 @@ def test_it_explains_why_an_admin_cannot_deactivate_themself(client, token_for, 
 
 def test_it_changes_nothing_when_part_of_an_update_is_refused(client, token_for, alice, maria):
     services.change_role(actor=alice, member=maria, role=Role.ADMIN)
-    response = _patch(
+    response = patch_json(
         client, f"{API}/users/{alice.pk}", {"role": "staff", "is_active": False}, headers=_bearer(token_for(alice))
     )
     assert response.status_code == 400
@@ -207,7 +199,7 @@ def test_it_changes_nothing_when_part_of_an_update_is_refused(client, token_for,
 
 @pytest.mark.parametrize("payload", [{"role": "overlord"}, {"role": ""}, {"is_active": "perhaps"}])
 def test_it_answers_422_for_invalid_input(client, token_for, alice, carol, payload):
-    response = _patch(client, f"{API}/users/{carol.pk}", payload, headers=_bearer(token_for(alice)))
+    response = patch_json(client, f"{API}/users/{carol.pk}", payload, headers=_bearer(token_for(alice)))
     assert response.status_code == 422
     assert response.json()["detail"] == "Invalid input."
     assert response.json()["errors"]
@@ -215,7 +207,7 @@ def test_it_answers_422_for_invalid_input(client, token_for, alice, carol, paylo
 
 
 def test_it_answers_404_when_patching_a_user_of_another_organization(client, token_for, mallory, carol):
-    response = _patch(client, f"{API}/users/{carol.pk}", {"role": "admin"}, headers=_bearer(token_for(mallory)))
+    response = patch_json(client, f"{API}/users/{carol.pk}", {"role": "admin"}, headers=_bearer(token_for(mallory)))
     assert response.status_code == 404
     assert _refetch(carol).role == Role.STAFF
 
@@ -225,7 +217,7 @@ def test_it_answers_404_when_patching_a_user_of_another_organization(client, tok
 
 def test_it_creates_an_invitation(client, token_for, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = _post(
+        response = post_json(
             client,
             f"{API}/invitations",
             {"email": "New.Person@example.com", "role": "technician"},
@@ -241,13 +233,13 @@ def test_it_creates_an_invitation(client, token_for, alice, django_capture_on_co
 
 
 def test_it_defaults_an_invitation_to_staff(client, token_for, alice):
-    response = _post(client, f"{API}/invitations", {"email": "new@example.com"}, headers=_bearer(token_for(alice)))
+    response = post_json(client, f"{API}/invitations", {"email": "new@example.com"}, headers=_bearer(token_for(alice)))
     assert response.status_code == 201
     assert response.json()["role"] == "staff"
 
 
 def test_it_answers_400_for_an_invitation_to_an_existing_address(client, token_for, alice, mallory):
-    response = _post(
+    response = post_json(
         client,
         f"{API}/invitations",
         {"email": "mallory@example.com", "role": "staff"},
@@ -259,7 +251,7 @@ def test_it_answers_400_for_an_invitation_to_an_existing_address(client, token_f
 
 
 def test_it_answers_400_for_an_address_that_is_not_one(client, token_for, alice):
-    response = _post(client, f"{API}/invitations", {"email": "not-an-address"}, headers=_bearer(token_for(alice)))
+    response = post_json(client, f"{API}/invitations", {"email": "not-an-address"}, headers=_bearer(token_for(alice)))
     assert response.status_code == 400
     assert response.json()["detail"] == "email: Enter a valid e-mail address."
     assert not Invitation.objects.exists()
@@ -267,7 +259,7 @@ def test_it_answers_400_for_an_address_that_is_not_one(client, token_for, alice)
 
 @pytest.mark.parametrize("payload", [{"email": "a@b.c", "role": "boss"}, {}])
 def test_it_answers_422_for_a_bad_invitation(client, token_for, alice, payload):
-    response = _post(client, f"{API}/invitations", payload, headers=_bearer(token_for(alice)))
+    response = post_json(client, f"{API}/invitations", payload, headers=_bearer(token_for(alice)))
     assert response.status_code == 422
     assert not Invitation.objects.exists()
 
@@ -278,7 +270,7 @@ def test_it_forbids_invitations_to_non_admins(
 ):
     raw = token_for(request.getfixturevalue(persona))
     with django_capture_on_commit_callbacks(execute=True):
-        response = _post(client, f"{API}/invitations", {"email": "new@example.com"}, headers=_bearer(raw))
+        response = post_json(client, f"{API}/invitations", {"email": "new@example.com"}, headers=_bearer(raw))
     assert response.status_code == 403
     assert not Invitation.objects.exists()
     assert mail.outbox == []
@@ -304,7 +296,7 @@ def test_it_lists_and_revokes_invitations_of_the_own_organization(client, token_
 
 def test_it_returns_a_new_tokens_value_once(client, token_for, carol):
     raw = token_for(carol)
-    response = _post(client, f"{API}/tokens", {"name": "MES", "expires_in_days": 90}, headers=_bearer(raw))
+    response = post_json(client, f"{API}/tokens", {"name": "MES", "expires_in_days": 90}, headers=_bearer(raw))
     assert response.status_code == 201
     created = response.json()
     new_raw = created["token"]
@@ -322,10 +314,10 @@ def test_it_returns_a_new_tokens_value_once(client, token_for, carol):
 
 def test_it_answers_400_for_a_bad_token_request(client, token_for, carol):
     raw = token_for(carol)
-    response = _post(client, f"{API}/tokens", {"name": "  "}, headers=_bearer(raw))
+    response = post_json(client, f"{API}/tokens", {"name": "  "}, headers=_bearer(raw))
     assert response.status_code == 400
     assert response.json()["detail"].startswith("name: ")
-    response = _post(client, f"{API}/tokens", {"name": "x", "expires_in_days": 0}, headers=_bearer(raw))
+    response = post_json(client, f"{API}/tokens", {"name": "x", "expires_in_days": 0}, headers=_bearer(raw))
     assert response.status_code == 400
     assert ApiToken.objects.count() == 1
 
@@ -371,13 +363,13 @@ def _csrf_client_for(user) -> Client:
 
 def test_it_rejects_a_session_post_without_a_csrf_token(carol):
     client = _csrf_client_for(carol)
-    response = _post(client, f"{API}/tokens", {"name": "Sneaky"})
+    response = post_json(client, f"{API}/tokens", {"name": "Sneaky"})
     assert response.status_code == 403
     assert not ApiToken.objects.exists()
 
 
 def test_it_rejects_a_session_patch_without_a_csrf_token(alice, carol):
-    response = _patch(_csrf_client_for(alice), f"{API}/users/{carol.pk}", {"role": "admin"})
+    response = patch_json(_csrf_client_for(alice), f"{API}/users/{carol.pk}", {"role": "admin"})
     assert response.status_code == 403
     assert _refetch(carol).role == Role.STAFF
 
@@ -386,14 +378,14 @@ def test_it_accepts_a_session_post_with_the_csrf_token(carol):
     client = _csrf_client_for(carol)
     client.get("/profile/")  # Sets the CSRF cookie.
     csrf_token = client.cookies["csrftoken"].value
-    response = _post(client, f"{API}/tokens", {"name": "Browser"}, headers={"X-CSRFToken": csrf_token})
+    response = post_json(client, f"{API}/tokens", {"name": "Browser"}, headers={"X-CSRFToken": csrf_token})
     assert response.status_code == 201
     assert ApiToken.objects.get().name == "Browser"
 
 
 def test_it_needs_no_csrf_token_with_a_bearer_token(carol, token_for):
     client = Client(enforce_csrf_checks=True)
-    response = _post(client, f"{API}/tokens", {"name": "Script"}, headers=_bearer(token_for(carol)))
+    response = post_json(client, f"{API}/tokens", {"name": "Script"}, headers=_bearer(token_for(carol)))
     assert response.status_code == 201
 
 
@@ -402,7 +394,7 @@ def test_it_answers_401_not_a_csrf_failure_to_an_unauthenticated_post(carol, rev
     token, raw = services.create_api_token(user=carol, name="Script")
     services.revoke_api_token(user=carol, token=token)
     client = Client(enforce_csrf_checks=True)
-    response = _post(client, f"{API}/tokens", {"name": "Script"}, headers=_bearer(raw) if revoked else {})
+    response = post_json(client, f"{API}/tokens", {"name": "Script"}, headers=_bearer(raw) if revoked else {})
     assert response.status_code == 401
     assert "Authentication required" in response.json()["detail"]
     assert ApiToken.objects.count() == 1

@@ -1,6 +1,5 @@
 """The JSON API for activities, their threads and tags, over HTTP with the test client."""
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,52 +20,23 @@ from activities.models import (
     Status,
     Tag,
 )
+from tests.api_client import API, session_api, token_api
 
 pytestmark = pytest.mark.django_db
 
-API = "/api/v1"
 Kind = ActivityComment.Kind
 Project = Activity.projects.rel.related_model
-
-
-class Api:
-    """A client that speaks JSON as one user, with a Bearer token or a session."""
-
-    def __init__(self, user, mode: str = "token"):
-        self.client = Client()
-        self.headers = {}
-        if mode == "token":
-            _, raw = account_services.create_api_token(user=user, name="test")
-            self.headers = {"Authorization": f"Bearer {raw}"}
-        else:
-            self.client.force_login(user, backend="accounts.backends.ModelBackend")
-
-    def get(self, path, params=None):
-        return self.client.get(f"{API}{path}", params or {}, headers=self.headers)
-
-    def post(self, path, data=None):
-        return self.client.post(
-            f"{API}{path}", json.dumps(data or {}), content_type="application/json", headers=self.headers
-        )
-
-    def patch(self, path, data):
-        return self.client.patch(
-            f"{API}{path}", json.dumps(data), content_type="application/json", headers=self.headers
-        )
-
-    def delete(self, path):
-        return self.client.delete(f"{API}{path}", headers=self.headers)
 
 
 @pytest.fixture(params=["token", "session"])
 def api_as(request):
     """`api_as(maria)`: an API client for a user, once with a Bearer token and once with a session."""
-    return lambda user: Api(user, request.param)
+    return lambda user: (token_api if request.param == "token" else session_api)(user)
 
 
 @pytest.fixture
 def token_api_as():
-    return lambda user: Api(user, "token")
+    return token_api
 
 
 SOON = timezone.now().replace(microsecond=0) + timedelta(days=1)

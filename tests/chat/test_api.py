@@ -4,13 +4,11 @@ Fixtures from tests/chat/conftest.py: `crew`, a group of maria (owner), bob and
 carol; `general`, a channel maria opened. alice (admin) is in neither.
 """
 
-import json
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -18,40 +16,9 @@ from accounts import services as account_services
 from chat import services
 from chat.models import Conversation, Membership, Message, Reaction, SystemMessageDismissal
 from tests.accounts.images import png_upload
+from tests.api_client import API, JsonApi
 
 pytestmark = pytest.mark.django_db
-
-API = "/api/v1"
-
-
-class Api:
-    """A JSON client for one user, with a session (the default) or a Bearer token."""
-
-    def __init__(self, client: Client, headers: dict | None = None):
-        self.client = client
-        self.headers = headers or {}
-
-    def get(self, path, params=None):
-        return self.client.get(f"{API}{path}", params or {}, headers=self.headers)
-
-    def post(self, path, data=None):
-        body = json.dumps(data or {})
-        return self.client.post(f"{API}{path}", body, content_type="application/json", headers=self.headers)
-
-    def patch(self, path, data):
-        body = json.dumps(data)
-        return self.client.patch(f"{API}{path}", body, content_type="application/json", headers=self.headers)
-
-    def delete(self, path):
-        return self.client.delete(f"{API}{path}", headers=self.headers)
-
-    def upload(self, path, data):
-        return self.client.post(f"{API}{path}", data, headers=self.headers)
-
-
-@pytest.fixture
-def api_as(client_for):
-    return lambda user: Api(client_for(user))
 
 
 @pytest.fixture(autouse=True)
@@ -424,7 +391,7 @@ def test_it_sends_a_message(api_as, maria, bob, crew):
 
 def test_it_sends_with_an_api_token(client, maria, crew):
     _, raw = account_services.create_api_token(user=maria, name="script")
-    token_api = Api(client, {"Authorization": f"Bearer {raw}"})
+    token_api = JsonApi(client, {"Authorization": f"Bearer {raw}"})
 
     response = token_api.post(f"/chat/conversations/{crew.pk}/messages", {"content": "From a script"})
 
@@ -877,7 +844,9 @@ def test_it_lists_the_chat_endpoints_in_the_openapi_schema(client):
         "/api/v1/chat/messages/{message_id}/file": {"get"},
         "/api/v1/chat/messages/{message_id}/thumbnail": {"get"},
         "/api/v1/chat/search": {"get"},
-        "/api/v1/chat/system-messages": {"get"},
+        "/api/v1/chat/system-messages": {"get", "post"},
+        "/api/v1/chat/system-messages/all": {"get"},
+        "/api/v1/chat/system-messages/{system_message_id}/expire": {"post"},
         "/api/v1/chat/system-messages/{system_message_id}/dismiss": {"post"},
     }
     for path, methods in expected.items():

@@ -1,6 +1,5 @@
 """The projects JSON API, over HTTP with the test client."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from notifications.models import Notification
 
 from accounts import services as account_services
 from projects.models import Project
+from tests.api_client import patch_json, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +17,6 @@ API = "/api/v1"
 def _bearer(user) -> dict:
     _, raw = account_services.create_api_token(user=user, name="test")
     return {"Authorization": f"Bearer {raw}"}
-
-
-def _post(client, url, data, **kwargs):
-    return client.post(url, data=json.dumps(data), content_type="application/json", **kwargs)
-
-
-def _patch(client, url, data, **kwargs):
-    return client.patch(url, data=json.dumps(data), content_type="application/json", **kwargs)
 
 
 def _body(**overrides) -> dict:
@@ -106,7 +98,7 @@ def test_it_answers_401_without_authentication(client):
 
 def test_it_creates_a_project_for_a_manager(client, maria, bob, carol, make_activity):
     activity = make_activity("Meter the compressors")
-    response = _post(
+    response = post_json(
         client,
         f"{API}/projects",
         _body(status="active", team_member_ids=[bob.pk, carol.pk, bob.pk], activity_ids=[activity.pk]),
@@ -127,7 +119,7 @@ def test_it_creates_a_project_for_a_manager(client, maria, bob, carol, make_acti
 
 
 def test_it_creates_a_project_with_another_manager(client_for, alice, maria):
-    response = _post(client_for(alice), f"{API}/projects", _body(manager_id=maria.pk))
+    response = post_json(client_for(alice), f"{API}/projects", _body(manager_id=maria.pk))
     assert response.status_code == 201
     assert response.json()["manager_id"] == maria.pk
 
@@ -137,10 +129,10 @@ def test_it_answers_403_to_technicians_and_staff(request, client, make_project, 
     user = request.getfixturevalue(persona)
     project = make_project()
     headers = _bearer(user)
-    response = _post(client, f"{API}/projects", _body(), headers=headers)
+    response = post_json(client, f"{API}/projects", _body(), headers=headers)
     assert response.status_code == 403
     assert response.json() == {"detail": "Your role may not create project."}
-    response = _patch(client, f"{API}/projects/{project.pk}", {"name": "Mine now"}, headers=headers)
+    response = patch_json(client, f"{API}/projects/{project.pk}", {"name": "Mine now"}, headers=headers)
     assert response.status_code == 403
     assert Project.objects.count() == 1
     project.refresh_from_db()
@@ -153,12 +145,12 @@ def test_it_answers_403_to_technicians_and_staff(request, client, make_project, 
         ({"end_date": "2026-03-31"}, "end_date: The end date must not be before the start date."),
         ({"name": "   "}, "name: A project needs a name."),
         ({"manager_id": 999999}, "manager_id: Unknown person 999999."),
-        ({"team_member_ids": [999998, 999999]}, "team_member_ids: Unknown persons 999998, 999999."),
+        ({"team_member_ids": [999998, 999999]}, "team_member_ids: Unknown people 999998, 999999."),
         ({"activity_ids": [999999]}, "activity_ids: Unknown activity 999999."),
     ],
 )
 def test_it_answers_400_with_the_reason_and_saves_nothing(client_for, maria, overrides, reason):
-    response = _post(client_for(maria), f"{API}/projects", _body(**overrides))
+    response = post_json(client_for(maria), f"{API}/projects", _body(**overrides))
     assert response.status_code == 400
     assert response.json() == {"detail": reason}
     assert not Project.objects.exists()
@@ -171,7 +163,7 @@ def test_it_treats_another_organizations_ids_as_unknown(client_for, maria, mallo
         (_body(team_member_ids=[mallory.pk]), f"team_member_ids: Unknown person {mallory.pk}."),
         (_body(activity_ids=[globex_activity.pk]), f"activity_ids: Unknown activity {globex_activity.pk}."),
     ]:
-        response = _post(client, f"{API}/projects", body)
+        response = post_json(client, f"{API}/projects", body)
         assert (response.status_code, response.json()) == (400, {"detail": reason})
     assert not Project.objects.exists()
 
@@ -186,7 +178,7 @@ def test_it_treats_another_organizations_ids_as_unknown(client_for, maria, mallo
     ],
 )
 def test_it_answers_422_for_malformed_input(client_for, maria, body):
-    response = _post(client_for(maria), f"{API}/projects", body)
+    response = post_json(client_for(maria), f"{API}/projects", body)
     assert response.status_code == 422
     assert response.json()["detail"] == "Invalid input."
     assert response.json()["errors"]
@@ -199,7 +191,7 @@ def test_it_answers_422_for_malformed_input(client_for, maria, body):
 def test_it_patches_only_the_fields_sent(client_for, maria, bob, carol, make_project, make_activity):
     activity = make_activity()
     project = make_project(description="Kept", team_members=[bob])
-    response = _patch(
+    response = patch_json(
         client_for(maria),
         f"{API}/projects/{project.pk}",
         {"status": "on-hold", "team_member_ids": [bob.pk, carol.pk], "activity_ids": [activity.pk]},
@@ -214,7 +206,9 @@ def test_it_patches_only_the_fields_sent(client_for, maria, bob, carol, make_pro
 
 def test_it_refuses_a_patch_that_ends_before_the_start_and_changes_nothing(client_for, maria, make_project):
     project = make_project()
-    response = _patch(client_for(maria), f"{API}/projects/{project.pk}", {"name": "Renamed", "end_date": "2026-01-01"})
+    response = patch_json(
+        client_for(maria), f"{API}/projects/{project.pk}", {"name": "Renamed", "end_date": "2026-01-01"}
+    )
     assert response.status_code == 400
     assert response.json() == {"detail": "end_date: The end date must not be before the start date."}
     project.refresh_from_db()
@@ -223,7 +217,7 @@ def test_it_refuses_a_patch_that_ends_before_the_start_and_changes_nothing(clien
 
 def test_it_refuses_null_for_a_field_in_a_patch(client_for, maria, make_project):
     project = make_project()
-    response = _patch(client_for(maria), f"{API}/projects/{project.pk}", {"manager_id": None})
+    response = patch_json(client_for(maria), f"{API}/projects/{project.pk}", {"manager_id": None})
     assert response.status_code == 422
     # The schema says the field is not nullable; leave it out to keep it.
     assert response.json()["errors"][0]["loc"][-1] == "manager_id"
@@ -233,7 +227,7 @@ def test_it_refuses_null_for_a_field_in_a_patch(client_for, maria, make_project)
 
 def test_it_answers_404_to_a_patch_of_another_organizations_project(client_for, mallory, make_project):
     project = make_project()
-    response = _patch(client_for(mallory), f"{API}/projects/{project.pk}", {"name": "Taken over"})
+    response = patch_json(client_for(mallory), f"{API}/projects/{project.pk}", {"name": "Taken over"})
     assert response.status_code == 404
     project.refresh_from_db()
     assert project.name == "Line 2 retrofit"

@@ -5,52 +5,21 @@ Personas from tests/conftest.py: maria (manager) writes the updates, bob
 is of another organization.
 """
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from accounts import services as account_services
 from nexus.permissions import Role
 from tests.accounts.images import png_upload
+from tests.api_client import API, token_api
 from updates import services
 from updates.models import Priority, Update, UpdateComment, UpdateLike, UpdateRecipient, UpdateType
 
 pytestmark = pytest.mark.django_db
-
-API = "/api/v1"
-
-
-class Api:
-    """A JSON client for one user, with a session (the default) or a Bearer token."""
-
-    def __init__(self, client: Client, headers: dict | None = None):
-        self.client = client
-        self.headers = headers or {}
-
-    def get(self, path, params=None):
-        return self.client.get(f"{API}{path}", params or {}, headers=self.headers)
-
-    def post(self, path, data=None):
-        body = json.dumps(data or {})
-        return self.client.post(f"{API}{path}", body, content_type="application/json", headers=self.headers)
-
-    def delete(self, path):
-        return self.client.delete(f"{API}{path}", headers=self.headers)
-
-
-@pytest.fixture
-def api_as(client_for):
-    return lambda user: Api(client_for(user))
-
-
-def _token_api(client: Client, user) -> Api:
-    _, raw = account_services.create_api_token(user=user, name="script")
-    return Api(client, {"Authorization": f"Bearer {raw}"})
 
 
 def _publish(author, title="Forklift training", **fields) -> Update:
@@ -181,10 +150,10 @@ def test_it_lets_only_managers_and_admins_write(api_as, maria, bob, carol):
 
 
 def test_it_writes_and_reads_with_api_tokens(client, maria, bob):
-    response = _token_api(client, maria).post("/updates", {"title": "From a script", "publish": True})
+    response = token_api(maria, client, name="script").post("/updates", {"title": "From a script", "publish": True})
 
     assert response.status_code == 201
-    assert _ids(_token_api(client, bob).get("/updates")) == [response.json()["id"]]
+    assert _ids(token_api(bob, client, name="script").get("/updates")) == [response.json()["id"]]
 
 
 def test_it_asks_anonymous_callers_to_authenticate(client, maria):
@@ -666,9 +635,10 @@ def test_it_lists_the_updates_endpoints_in_the_openapi_schema(client):
     expected = {
         "/api/v1/updates": {"get", "post"},
         "/api/v1/updates/drafts": {"get"},
-        "/api/v1/updates/{update_id}": {"get", "delete"},
+        "/api/v1/updates/{update_id}": {"get", "patch", "delete"},
         "/api/v1/updates/{update_id}/publish": {"post"},
         "/api/v1/updates/{update_id}/comments": {"post"},
+        "/api/v1/updates/{update_id}/comments/{comment_id}": {"delete"},
         "/api/v1/updates/{update_id}/like": {"post", "delete"},
         "/api/v1/updates/{update_id}/acknowledge": {"post"},
         "/api/v1/updates/{update_id}/remind": {"post"},
