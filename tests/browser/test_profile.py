@@ -125,3 +125,6 @@ def test_the_two_factor_page_opens_from_the_profile(live_server, logged_in_page,
     expect(page.locator("main")).to_contain_text("Authenticator")
     shoot(page, "two-factor")
     assert_fits_the_width(page)
+    # Its card keeps a margin on a phone, as on a desktop, rather than touching the screen's edges.
+    box = page.locator("main.auth-page").bounding_box()
+    assert box["x"] >= 8 and box["x"] + box["width"] <= viewport["width"] - 8
