@@ -216,3 +216,50 @@ def test_the_admin_page_links_the_other_admin_pages(live_server, logged_in_page,
     page.go_back()
     page.get_by_test_id("admin-links").get_by_role("link", name="Tags").click()
     expect(page).to_have_url(re.compile(r"/activities/tags/$"))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_manager_creates_and_deletes_a_tag_refusing_one_without_a_name(live_server, logged_in_page, maria, viewport):
+    from activities.models import Tag
+
+    page = logged_in_page(maria, live_server.url, viewport=viewport)
+    page.goto(f"{live_server.url}/activities/tags/")
+    form = page.get_by_test_id("tag-form")
+    form.evaluate("form => { form.noValidate = true; }")
+    form.get_by_role("button", name="Create tag").click()
+    expect(page.get_by_test_id("tag-form")).to_contain_text("This field is required.")
+    assert not Tag.objects.exists()
+
+    form = page.get_by_test_id("tag-form")
+    form.get_by_label("Name").fill("Hydraulics")
+    form.get_by_label("Category").fill("Systems")
+    form.get_by_role("button", name="Create tag").click()
+    expect(_flash(page)).to_contain_text("The tag “Hydraulics” was created.")
+    row = page.get_by_test_id("tag-row").filter(has_text="Hydraulics")
+    expect(row).to_contain_text("Systems")
+    shoot(page, "tags")
+    assert_fits_the_width(page)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.get_by_test_id("tag-row")).to_have_count(0)
+    assert not Tag.objects.exists()
+
+
+def test_staff_see_the_tags_without_controls_and_may_not_create_one(
+    live_server, logged_in_page, console_errors, maria, carol
+):
+    from activities import services as activity_services
+    from activities.models import Tag
+
+    console_errors.allow("403 \\(Forbidden\\)")
+    console_errors.allow("404 \\(Not Found\\)")  # /favicon.ico, asked for by Django's plain 403 page.
+    activity_services.create_tag(actor=maria, organization=maria.organization, name="Electrical")
+    page = logged_in_page(carol, live_server.url, viewport=PHONE)
+    page.goto(f"{live_server.url}/activities/tags/")
+    expect(page.get_by_test_id("tag-row")).to_have_count(1)
+    expect(page.get_by_test_id("tag-form")).to_have_count(0)
+    expect(page.get_by_test_id("tag-row").get_by_role("button")).to_have_count(0)
+    assert_fits_the_width(page)
+    assert post_from_page(page, "/activities/tags/", {"name": "Mine", "color": "#112233"}) == 403
+    assert Tag.objects.count() == 1
