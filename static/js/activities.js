@@ -5,6 +5,33 @@
 
   var Nexus = window.Nexus;
 
+  // ---- Filters: the phone's "Filters" button shows how many are in use, as they change -----------------------
+  // The count follows the server's rule (ActivityFilters.active_count): every named field with a value counts
+  // once, except the sort, which orders the results and filters nothing.
+  function filtersInUse(form) {
+    var names = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.name === "sort" || field.disabled) return;
+      if ((field.type === "checkbox" || field.type === "radio") && !field.checked) return;
+      var chosen = field.tagName === "SELECT"
+        ? Array.prototype.some.call(field.selectedOptions, function (option) { return option.value !== ""; })
+        : String(field.value).trim() !== "";
+      if (chosen) names[field.name] = true;
+    });
+    return Object.keys(names).length;
+  }
+  function countFilters(event) {
+    var form = event.target.closest && event.target.closest("[data-filter-form]");
+    var badge = form && form.parentNode.querySelector("[data-filter-count]");
+    if (!badge) return;
+    var count = filtersInUse(form);
+    badge.textContent = String(count);
+    badge.dataset.count = String(count);
+    badge.setAttribute("aria-label", count + " in use");
+  }
+  document.addEventListener("input", countFilters);
+  document.addEventListener("change", countFilters);
+
   // ---- Board ----------------------------------------------------------------------------------------------
   var PAGE_SIZE = 20;
   var TAB_KEY = "nexus.board.tab";

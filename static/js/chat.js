@@ -47,8 +47,16 @@
       // A hidden pane forgets where it was scrolled to.
       scroller.scrollTop = saved.atBottom ? scroller.scrollHeight : saved.top;
       update();
+      roomShown();
     }
   }
+
+  // nexus.js marks messages read only while the message pane is on screen; tell it when the pane comes back
+  // (a short conversation does not scroll, so no scroll event would say so).
+  function roomShown() {
+    document.dispatchEvent(new CustomEvent("nexus:room-shown"));
+  }
+  phone.addEventListener("change", function () { if (!phone.matches) roomShown(); });
 
   function threadOpen() {
     return Boolean(document.querySelector("#thread-panel #thread"));

@@ -442,8 +442,10 @@
     clearTimeout(readTimer);
     readTimer = setTimeout(function () {
       if (document.visibilityState !== "visible") return;
+      // Only what is on screen is read: a message pane hidden behind another (the members or a thread on a
+      // phone) has no height, and would otherwise look scrolled to the bottom.
       var scroller = document.getElementById("room-body");
-      if (scroller && !nearBottom(scroller)) return;
+      if (scroller && (!scroller.clientHeight || !nearBottom(scroller))) return;
       var upTo = lastMessageId;
       if (!upTo) return;
       if (!send({ type: "chat.read", conversation: roomId, up_to: upTo })) {
@@ -460,6 +462,7 @@
     scrollToBottom();
     showSeen(Number(document.getElementById("message-list").dataset.seenUpTo || 0));
     document.addEventListener("visibilitychange", markReadSoon);
+    document.addEventListener("nexus:room-shown", markReadSoon); // chat.js: the message pane is back on screen.
     var scroller = document.getElementById("room-body");
     if (scroller) scroller.addEventListener("scroll", function () { if (nearBottom(scroller)) markReadSoon(); });
     // A refreshed sidebar brings its own counts and mute flags.

@@ -265,3 +265,32 @@ def test_the_console_check_sees_a_fragment_without_a_target(asgi_live_server, lo
     page.wait_for_timeout(200)
     assert any("htmx:oobErrorNoTarget" in text for text in console_errors.seen)
     console_errors.allow("htmx:oobErrorNoTarget")
+
+
+def test_a_phones_filters_button_counts_the_filters_as_they_change(asgi_live_server, logged_in_page, maria):
+    _many(maria, 2)
+    page = logged_in_page(maria, asgi_live_server, viewport=PHONE)
+    open_live(page, f"{asgi_live_server}/activities/board/")
+    toggle = page.get_by_test_id("filters-toggle")
+    count = toggle.locator(".badge")
+    expect(count).to_be_hidden()
+    toggle.click()
+    filters = page.get_by_test_id("activity-filters")
+    filters.locator("select[name=priority]").select_option("high")
+    expect(count).to_have_text("1")
+    filters.get_by_label("Unclaimed").check()
+    expect(count).to_have_text("2")
+    filters.locator("input[name=q]").fill("pump")
+    expect(count).to_have_text("3")
+    # The sort orders the cards; it filters nothing, so it is not counted.
+    filters.locator("select[name=sort]").select_option("title")
+    expect(count).to_have_text("3")
+    filters.locator("input[name=q]").fill("")
+    filters.get_by_label("Unclaimed").uncheck()
+    filters.locator("select[name=priority]").select_option("")
+    expect(count).to_be_hidden()
+    # The server's count after a reload agrees with the live one.
+    filters.locator("select[name=priority]").select_option("high")
+    expect(page).to_have_url(re.compile(r"priority=high"))
+    page.reload()
+    expect(count).to_have_text("1")

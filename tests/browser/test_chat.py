@@ -324,3 +324,49 @@ def test_banners_show_the_most_important_one_and_expand_and_dismissals_survive_r
     open_live(maria_page, f"{asgi_live_server}/activities/")
     expect(maria_page.get_by_test_id("banners-more")).to_have_text("+3 more")
     assert errors == []
+
+
+def _wait_until(page, condition, seconds: float = 5) -> None:
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    assert condition()
+
+
+def _unread(user, conversation) -> int:
+    from chat import selectors
+
+    return selectors.unread_count(user=user, conversation=conversation)
+
+
+def test_on_a_phone_messages_behind_the_members_pane_stay_unread_until_the_messages_show(
+    asgi_live_server, logged_in_page, maria, tom
+):
+    direct = services.get_or_create_direct(user=maria, other=tom)
+    _history(direct, tom, 3)
+    page = logged_in_page(maria, asgi_live_server, viewport={"width": 390, "height": 844})
+    # Opened straight on the members pane (a reload there, a shared link): the messages are not on screen.
+    open_live(page, f"{asgi_live_server}/chat/{direct.pk}/#members")
+    expect(page.get_by_test_id("chat-side")).to_be_visible()
+    expect(page.get_by_test_id("chat-room")).to_be_hidden()
+    page.wait_for_timeout(1200)  # Longer than the page waits before it sends a read mark.
+    assert _unread(maria, direct) == 3
+
+    # Back to the messages: now they are read.
+    page.get_by_test_id("back-to-messages").click()
+    expect(page.get_by_test_id("chat-room")).to_be_visible()
+    _wait_until(page, lambda: _unread(maria, direct) == 0)
+
+    # A message that arrives while the members pane is open is not read either, until the messages show again.
+    page.get_by_test_id("show-members").click()
+    expect(page.get_by_test_id("chat-side")).to_be_visible()
+    tom_page = logged_in_page(tom, asgi_live_server)
+    open_live(tom_page, f"{asgi_live_server}/chat/{direct.pk}/")
+    tom_page.get_by_test_id("composer-input").fill("Are you there?")
+    tom_page.get_by_test_id("composer-input").press("Enter")
+    expect(page.get_by_test_id("message-list")).to_contain_text("Are you there?")
+    page.wait_for_timeout(1200)
+    assert _unread(maria, direct) == 1
+    page.get_by_test_id("back-to-messages").click()
+    _wait_until(page, lambda: _unread(maria, direct) == 0)
