@@ -149,7 +149,6 @@ def test_technicians_and_staff_read_projects_but_may_not_create_or_edit(
     request, live_server, logged_in_page, console_errors, maria, persona
 ):
     console_errors.allow("403 \\(Forbidden\\)")
-    console_errors.allow("404 \\(Not Found\\)")  # /favicon.ico, asked for by Django's plain 403 page.
     project = _project(maria, "Boiler inspection")
     page = logged_in_page(request.getfixturevalue(persona), live_server.url, viewport=PHONE)
     page.goto(f"{live_server.url}/projects/")

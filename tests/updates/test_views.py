@@ -81,6 +81,8 @@ def test_it_shows_the_author_every_page_with_acknowledgements(client_for, maria,
     assert f'id="update-{for_staff.pk}-acks"' in page and "0 of 1 acknowledged" in page
     assert "Carol" in page and "Remind those who have not acknowledged" in page
     assert 'data-testid="edit-update"' in page and 'data-testid="delete-update"' in page
+    feed = client.get(reverse("updates:feed")).content.decode()
+    assert f'href="{reverse("chat:system-messages")}" data-testid="system-messages-link"' in feed
 
 
 def test_it_shows_a_targeted_staff_member_the_update_but_not_the_managing_pages(client_for, carol, for_staff):
@@ -90,6 +92,7 @@ def test_it_shows_a_targeted_staff_member_the_update_but_not_the_managing_pages(
     feed = client.get(reverse("updates:feed")).content.decode()
     assert "Evacuation drill at ten" in feed and "<strong>gate 2</strong>" in feed
     assert 'data-testid="acknowledge"' in feed
+    assert 'data-testid="system-messages-link"' not in feed  # Banners are the managers'.
     detail = client.get(_pages(for_staff)["detail"]).content.decode()
     assert f'id="update-{for_staff.pk}-acks"' not in detail and "<video controls" in detail
     assert all(client.get(url).status_code == 200 for url in _files(for_staff))
