@@ -133,8 +133,33 @@
     }
     if (frame.type === "toast") toast(frame.text);
     if (frame.type === "error" && frame.error) toast(frame.error);
+    markStaleParts("nexus:" + frame.type);
     document.dispatchEvent(new CustomEvent("nexus:" + frame.type, { detail: frame }));
   }
+
+  // A live part (hx-trigger "nexus:... from:document") refreshes itself with an outerHTML swap. An event that
+  // arrives while its refresh is in flight is queued by htmx on the old element, which that swap then removes,
+  // so the change would never show (a board count that stays 0). Such a part is marked stale and its new
+  // element fetches itself once more.
+  function markStaleParts(name) {
+    document.querySelectorAll(".htmx-request[hx-trigger][id]").forEach(function (part) {
+      if (part.getAttribute("hx-trigger").indexOf(name) !== -1) part.dataset.liveStale = "true";
+    });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var part = event.detail.elt;
+    if (part && part.dataset && part.dataset.liveStale && event.detail.target === part) staleIds[part.id] = true;
+  });
+  var staleIds = {};
+  document.addEventListener("htmx:afterSettle", function () {
+    Object.keys(staleIds).forEach(function (id) {
+      delete staleIds[id];
+      var part = document.getElementById(id);
+      if (part && part.getAttribute("hx-get")) {
+        window.htmx.ajax("GET", part.getAttribute("hx-get"), { source: part, target: part, swap: "outerHTML" });
+      }
+    });
+  });
 
   // `socket()` is for diagnostics and tests (drop the connection and watch the page recover).
   window.Nexus = { toast: toast, send: send, socket: function () { return socket; } };
