@@ -5,47 +5,18 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 from django.utils import timezone
 
 from activities import services
 from activities.models import ActivityType
-from nexus.asgi import application
 from nexus.realtime import MAX_SUBSCRIPTIONS
+from tests.sockets import connect, frames_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def _session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user, backend="accounts.backends.ModelBackend")
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def _connect(user) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_session_cookie)(user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)]
-    )
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    assert json.loads(await communicator.receive_from(timeout=5))["type"] == "hello"
-    return communicator
-
-
-async def _frames(communicator, wait=0.5) -> list[str]:
-    """Every frame that arrives within `wait` seconds of the last one, presence left out."""
-    frames = []
-    while not await communicator.receive_nothing(timeout=wait):
-        text = await communicator.receive_from(timeout=1)
-        if not text.startswith('{"type": "presence"'):
-            frames.append(text)
-    return frames
-
-
 async def _json_of_type(communicator, kind: str) -> dict:
-    for text in await _frames(communicator):
+    for text in await frames_of(communicator):
         if text.startswith("{") and json.loads(text)["type"] == kind:
             return json.loads(text)
     raise AssertionError(f"No {kind!r} frame arrived.")
@@ -71,23 +42,23 @@ async def _subscribe(communicator, activity_id, topic="activity") -> dict:
 async def test_it_sends_a_timeline_fragment_only_to_sockets_subscribed_to_that_activity(maria, carol, mallory):
     activity = await sync_to_async(_activity)(maria)
     other = await sync_to_async(_activity)(maria, title="Another one")
-    viewer, bystander, watcher_of_other, outsider = [await _connect(user) for user in (maria, carol, carol, mallory)]
+    viewer, bystander, watcher_of_other, outsider = [await connect(user) for user in (maria, carol, carol, mallory)]
     try:
         assert await _subscribe(viewer, activity.pk) == {"type": "subscribed", "topic": "activity", "id": activity.pk}
         assert (await _subscribe(watcher_of_other, other.pk))["type"] == "subscribed"
 
         await sync_to_async(services.add_comment)(author=carol, activity=activity, body="Bearing ordered")
 
-        seen = await _frames(viewer)
+        seen = await frames_of(viewer)
         fragments = [text for text in seen if not text.startswith("{")]
         assert len(fragments) == 1
         assert f"beforeend:#thread-{activity.pk}" in fragments[0] and "Bearing ordered" in fragments[0]
         for socket in (bystander, watcher_of_other):
             # Other pages of the organization hear only that the activity changed.
-            frames = await _frames(socket)
+            frames = await frames_of(socket)
             assert all(text.startswith("{") for text in frames), frames
             assert [json.loads(text)["id"] for text in frames if '"activity.changed"' in text] == [activity.pk]
-        assert await _frames(outsider) == []
+        assert await frames_of(outsider) == []
     finally:
         for socket in (viewer, bystander, watcher_of_other, outsider):
             await socket.disconnect()
@@ -95,27 +66,27 @@ async def test_it_sends_a_timeline_fragment_only_to_sockets_subscribed_to_that_a
 
 async def test_it_stops_sending_fragments_after_unsubscribing(maria):
     activity = await sync_to_async(_activity)(maria)
-    socket = await _connect(maria)
+    socket = await connect(maria)
     try:
         await _subscribe(socket, activity.pk)
         await socket.send_to(text_data=json.dumps({"type": "unsubscribe", "topic": "activity", "id": activity.pk}))
         assert json.loads(await socket.receive_from(timeout=5))["type"] == "unsubscribed"
         await sync_to_async(services.add_comment)(author=maria, activity=activity, body="Nobody sees this here")
-        assert all(text.startswith("{") for text in await _frames(socket))
+        assert all(text.startswith("{") for text in await frames_of(socket))
     finally:
         await socket.disconnect()
 
 
 async def test_it_refuses_to_subscribe_to_another_organizations_activity(maria, mallory):
     activity = await sync_to_async(_activity)(maria)
-    socket = await _connect(mallory)
+    socket = await connect(mallory)
     try:
         refused = await _subscribe(socket, activity.pk)
         missing = await _subscribe(socket, activity.pk + 1000)
         # A foreign activity gets the same answer as one that does not exist.
         assert refused == missing == {"type": "error", "error": "No such activity, or you may not follow it."}
         await sync_to_async(services.add_comment)(author=maria, activity=activity, body="Secret")
-        assert await _frames(socket) == []
+        assert await frames_of(socket) == []
     finally:
         await socket.disconnect()
 
@@ -132,7 +103,7 @@ async def test_it_refuses_to_subscribe_to_another_organizations_activity(maria, 
     ],
 )
 async def test_it_answers_bad_subscribe_frames_with_an_error(maria, frame, error):
-    socket = await _connect(maria)
+    socket = await connect(maria)
     try:
         await socket.send_to(text_data=json.dumps(frame))
         answer = json.loads(await socket.receive_from(timeout=5))
@@ -143,7 +114,7 @@ async def test_it_answers_bad_subscribe_frames_with_an_error(maria, frame, error
 
 async def test_it_limits_how_many_activities_one_socket_follows(maria):
     activities = [await sync_to_async(_activity)(maria, title=f"A{n}") for n in range(MAX_SUBSCRIPTIONS + 1)]
-    socket = await _connect(maria)
+    socket = await connect(maria)
     try:
         for activity in activities[:-1]:
             assert (await _subscribe(socket, activity.pk))["type"] == "subscribed"

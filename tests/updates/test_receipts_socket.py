@@ -4,41 +4,12 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 
-from nexus.asgi import application
+from tests.sockets import connect, frames_of
 from updates import services
 from updates.models import Priority
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-def _session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user, backend="accounts.backends.ModelBackend")
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def _connect(user) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_session_cookie)(user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)]
-    )
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    assert json.loads(await communicator.receive_from(timeout=5))["type"] == "hello"
-    return communicator
-
-
-async def _frames(communicator, wait=0.5) -> list[str]:
-    """Every frame that arrives within `wait` seconds of the last one, presence left out."""
-    frames = []
-    while not await communicator.receive_nothing(timeout=wait):
-        text = await communicator.receive_from(timeout=1)
-        if not text.startswith('{"type": "presence"'):
-            frames.append(text)
-    return frames
 
 
 async def _subscribe(communicator, update_id) -> dict:
@@ -55,7 +26,7 @@ async def test_it_sends_the_receipts_fragment_only_to_sockets_following_the_upda
     update = await sync_to_async(_critical)(maria)
     other = await sync_to_async(_critical)(maria, title="Another drill")
     author, admin, authors_other_tab, follower_of_other, recipient, outsider = [
-        await _connect(user) for user in (maria, alice, maria, maria, carol, mallory)
+        await connect(user) for user in (maria, alice, maria, maria, carol, mallory)
     ]
     sockets = (author, admin, authors_other_tab, follower_of_other, recipient, outsider)
     try:
@@ -63,12 +34,12 @@ async def test_it_sends_the_receipts_fragment_only_to_sockets_following_the_upda
             assert await _subscribe(socket, update.pk) == {"type": "subscribed", "topic": "update", "id": update.pk}
         assert (await _subscribe(follower_of_other, other.pk))["type"] == "subscribed"
         for socket in sockets:
-            await _frames(socket, wait=0.2)  # Whatever publishing sent before this.
+            await frames_of(socket, wait=0.2)  # Whatever publishing sent before this.
 
         await sync_to_async(services.acknowledge)(user=bob, update=update)
 
         for socket in (author, admin):
-            fragments = [text for text in await _frames(socket) if not text.startswith("{")]
+            fragments = [text for text in await frames_of(socket) if not text.startswith("{")]
             assert len(fragments) == 1, fragments
             html = fragments[0]
             assert f'id="update-{update.pk}-ack-state"' in html and 'hx-swap-oob="true"' in html
@@ -76,11 +47,11 @@ async def test_it_sends_the_receipts_fragment_only_to_sockets_following_the_upda
             assert "1 of 3 acknowledged" in acknowledged and "Bob" in acknowledged and "Nobody yet" not in acknowledged
             assert "Carol" in pending and "Alice" in pending and "Bob" not in pending
         # The author's page of something else hears only that the update changed; nobody else hears anything.
-        frames = await _frames(authors_other_tab)
+        frames = await frames_of(authors_other_tab)
         assert [json.loads(text) for text in frames] == [{"type": "updates.acknowledged", "id": update.pk}]
-        assert [json.loads(text)["type"] for text in await _frames(follower_of_other)] == ["updates.acknowledged"]
-        assert await _frames(recipient) == []
-        assert await _frames(outsider) == []
+        assert [json.loads(text)["type"] for text in await frames_of(follower_of_other)] == ["updates.acknowledged"]
+        assert await frames_of(recipient) == []
+        assert await frames_of(outsider) == []
     finally:
         for socket in sockets:
             await socket.disconnect()
@@ -89,7 +60,7 @@ async def test_it_sends_the_receipts_fragment_only_to_sockets_following_the_upda
 async def test_it_lets_only_those_who_see_the_receipts_follow_an_update(maria, carol, mallory):
     update = await sync_to_async(_critical)(maria)
     draft = await sync_to_async(services.create_update)(author=maria, draft=services.Draft(title="Not yet out"))
-    recipient, outsider, author = await _connect(carol), await _connect(mallory), await _connect(maria)
+    recipient, outsider, author = await connect(carol), await connect(mallory), await connect(maria)
     try:
         refusal = {"type": "error", "error": "No such update, or you may not follow it."}
         # A recipient who does not manage it, another organization, an update that does not exist and a draft
@@ -99,8 +70,8 @@ async def test_it_lets_only_those_who_see_the_receipts_follow_an_update(maria, c
         assert await _subscribe(outsider, update.pk + 1000) == refusal
         assert await _subscribe(author, draft.pk) == refusal
         await sync_to_async(services.acknowledge)(user=carol, update=update)
-        assert all(text.startswith("{") for text in await _frames(recipient))
-        assert await _frames(outsider) == []
+        assert all(text.startswith("{") for text in await frames_of(recipient))
+        assert await frames_of(outsider) == []
     finally:
         for socket in (recipient, outsider, author):
             await socket.disconnect()
